@@ -1,0 +1,152 @@
+"""Batched prediction over posts of any length: windows, length-sorted dynamic batches, logits
+averaged per post, original order restored. Used by evaluation, calibration and the app's scoring."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import ModelConfig
+from .data import pad_batch
+from .windows import EncodedPost, encode_posts
+
+
+@dataclass
+class Predictions:
+    """Raw (uncalibrated) per-post outputs; logits averaged over a post's windows."""
+
+    emotion_logits: np.ndarray  # (N, E)
+    distress_logits: np.ndarray  # (N, K)
+    valence: np.ndarray  # (N,)
+    intensity: np.ndarray  # (N,)
+    n_tokens: np.ndarray  # (N,) content tokens per post
+    truncated: np.ndarray  # (N,) bool
+
+    def __len__(self) -> int:
+        return len(self.valence)
+
+
+def bf16_supported() -> bool:
+    """bf16 autocast pays off on CPUs with native bf16 matmul (AVX512-BF16 / AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # older builds without the op
+        return False
+
+
+def autocast_ctx(device: torch.device, bf16: bool):
+    if bf16 and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if bf16 and device.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def window_batches(
+    encoded: list[EncodedPost], token_budget: int, max_batch: int
+) -> Iterator[list[tuple[int, int]]]:
+    """Group all windows (post, window) by length so each batch has ~token_budget padded tokens."""
+    items = sorted(
+        ((p, w) for p, e in enumerate(encoded) for w in range(len(e.windows))),
+        key=lambda pw: len(encoded[pw[0]].windows[pw[1]]),
+    )
+    batch: list[tuple[int, int]] = []
+    for pw in items:
+        width = len(encoded[pw[0]].windows[pw[1]])  # sorted ascending: the newest is the widest
+        if batch and (len(batch) + 1) * width > token_budget or len(batch) >= max_batch:
+            yield batch
+            batch = []
+        batch.append(pw)
+    if batch:
+        yield batch
+
+
+@torch.inference_mode()
+def predict_encoded(
+    model,
+    encoded: list[EncodedPost],
+    pad_id: int,
+    device: torch.device | str = "cpu",
+    bf16: bool = False,
+    token_budget: int = 8192,
+    max_batch: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> Predictions:
+    """Forward every window once; average logits per post. `on_batch(n_windows_done)` may raise to cancel."""
+    device = torch.device(device)
+    model.eval()
+    n = len(encoded)
+    cfg: ModelConfig = model.config
+    E, K = len(cfg.emotion_labels), len(cfg.distress_labels)
+    emo = np.zeros((n, E), np.float64)
+    dis = np.zeros((n, K), np.float64)
+    val = np.zeros(n, np.float64)
+    inten = np.zeros(n, np.float64)
+    done = 0
+    for batch in window_batches(encoded, token_budget, max_batch):
+        ids, mask = pad_batch([encoded[p].windows[w] for p, w in batch], pad_id)
+        with autocast_ctx(device, bf16):
+            out = model(ids.to(device), mask.to(device))
+        e, d = out.emotion_logits.float().cpu().numpy(), out.distress_logits.float().cpu().numpy()
+        v, i = out.valence.float().cpu().numpy(), out.intensity.float().cpu().numpy()
+        for j, (p, _) in enumerate(batch):
+            k = len(encoded[p].windows)
+            emo[p] += e[j] / k
+            dis[p] += d[j] / k
+            val[p] += v[j] / k
+            inten[p] += i[j] / k
+        done += len(batch)
+        if on_batch is not None:
+            on_batch(done)
+    return Predictions(
+        emo.astype(np.float32),
+        dis.astype(np.float32),
+        val.astype(np.float32),
+        inten.astype(np.float32),
+        np.array([e.n_tokens for e in encoded]),
+        np.array([e.truncated for e in encoded], dtype=bool),
+    )
+
+
+def predict_texts(
+    model,
+    tokenizer,
+    texts: list[str],
+    device="cpu",
+    bf16: bool = False,
+    chunk: int = 2048,
+    progress=None,
+    **kw,
+) -> Predictions:
+    """Predict in chunks of posts (bounded memory); `progress(done_posts, total)` after each chunk."""
+    cfg: ModelConfig = model.config
+    parts = []
+    for s in range(0, len(texts), chunk):
+        enc = encode_posts(tokenizer, texts[s : s + chunk], cfg.max_length, cfg.long_text)
+        parts.append(predict_encoded(model, enc, tokenizer.pad_token_id, device, bf16, **kw))
+        if progress is not None:
+            progress(min(s + chunk, len(texts)), len(texts))
+    return concat_predictions(parts, cfg)
+
+
+def concat_predictions(parts: list[Predictions], cfg: ModelConfig) -> Predictions:
+    if not parts:
+        E, K = len(cfg.emotion_labels), len(cfg.distress_labels)
+        z = np.zeros(0, np.float32)
+        return Predictions(
+            np.zeros((0, E), np.float32), np.zeros((0, K), np.float32), z, z, z.astype(int), z.astype(bool)
+        )
+    return Predictions(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Predictions.__dataclass_fields__)
+    )
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)

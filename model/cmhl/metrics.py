@@ -1,0 +1,84 @@
+"""Metrics of the evaluation protocol (DESIGN.md), plain numpy so they can be checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) counts; rows = gold, columns = predicted."""
+    m = np.zeros((n, n), dtype=np.int64)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m
+
+
+def classification_report(y_true, y_pred, labels: list[str]) -> dict:
+    cm = confusion(y_true, y_pred, len(labels))
+    tp = np.diag(cm).astype(float)
+    support = cm.sum(1).astype(float)
+    predicted = cm.sum(0).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    total = support.sum()
+    return {
+        "n": int(total),
+        "accuracy": float(tp.sum() / total) if total else 0.0,
+        "macro_f1": float(f1.mean()),
+        "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
+        "macro_recall": float(recall.mean()),
+        "macro_precision": float(precision.mean()),
+        "per_class": {
+            lab: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, lab in enumerate(labels)
+        },
+        "confusion": {"labels": list(labels), "matrix": cm.tolist()},
+    }
+
+
+def contradiction_rate(probs: np.ndarray, pairs: np.ndarray, threshold: float = 0.3) -> float:
+    """Share of posts with both sides of some incompatible pair above `threshold`."""
+    if len(probs) == 0 or len(pairs) == 0:
+        return 0.0
+    both = (probs[:, pairs[:, 0]] > threshold) & (probs[:, pairs[:, 1]] > threshold)
+    return float(both.any(1).mean())
+
+
+def valence_agreement(valence: np.ndarray, probs: np.ndarray, points: np.ndarray) -> dict:
+    """How well the valence head agrees with the valence implied by the emotion head."""
+    implied = probs @ points[:, 0]
+    if len(valence) < 2 or np.std(valence) == 0 or np.std(implied) == 0:
+        corr = 0.0
+    else:
+        corr = float(np.corrcoef(valence, implied)[0, 1])
+    return {
+        "pearson": corr,
+        "sign_agreement": float(np.mean(np.sign(valence) == np.sign(implied))) if len(valence) else 0.0,
+        "mae": float(np.mean(np.abs(valence - implied))) if len(valence) else 0.0,
+    }
+
+
+def binary_rates(scores: np.ndarray, positives: np.ndarray, threshold: float) -> dict:
+    """Recall, precision and specificity of `score >= threshold` against boolean `positives`."""
+    pred = scores >= threshold
+    tp = int((pred & positives).sum())
+    fp = int((pred & ~positives).sum())
+    fn = int((~pred & positives).sum())
+    tn = int((~pred & ~positives).sum())
+    return {
+        "threshold": float(threshold),
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "specificity": tn / (tn + fp) if tn + fp else 0.0,
+        "flagged_share": float(pred.mean()) if len(pred) else 0.0,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }

@@ -1,0 +1,225 @@
+"""Joint training of CMHL on the emotion and distress data (the recipe decides which terms are on).
+
+AdamW with warm-up and linear decay, gradient clipping, seeds, bf16 autocast where supported, a
+validation pass each epoch, the best epoch (by validation) kept, calibration on validation at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .calibration import Calibration, calibrate
+from .checkpoint import save_checkpoint
+from .config import ModelConfig, TrainConfig
+from .data import Batch, Lexicon, interleave, length_aware_batches, lexicon_path, load_task, pad_batch
+from .evaluation import task_report
+from .inference import bf16_supported, predict_texts
+from .losses import cmhl_loss, pair_index
+from .modeling import CMHLModel, load_encoder
+from .windows import special_tokens, wrap
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class _TaskData:
+    """Pre-tokenized training rows of one task (content tokens only; specials added per batch)."""
+
+    def __init__(self, task, examples, tokenizer, max_len, limit, lexicon, rng):
+        if limit:
+            examples = rng.sample(examples, min(limit, len(examples)))
+        self.task = task
+        self.labels = [e.label for e in examples]
+        self.ids = tokenizer([e.text for e in examples], add_special_tokens=False, verbose=False)["input_ids"]
+        prefix, suffix = special_tokens(tokenizer)
+        self.content_len = max_len - len(prefix) - len(suffix)
+        self.lex = np.array([lexicon.mean(e.text) for e in examples], np.float32) if lexicon else None
+
+    def lengths(self) -> list[int]:
+        return [min(len(x), self.content_len) for x in self.ids]
+
+    def batch(self, idx: list[int], tokenizer, rng: random.Random, random_crop: bool) -> Batch:
+        seqs = []
+        for i in idx:
+            ids = self.ids[i]
+            start = 0
+            if len(ids) > self.content_len and random_crop:  # a random window, as long posts are scored
+                start = rng.randrange(0, len(ids) - self.content_len + 1)
+            seqs.append(wrap(tokenizer, ids[start : start + self.content_len]))
+        input_ids, mask = pad_batch(seqs, tokenizer.pad_token_id)
+        lex = torch.from_numpy(self.lex[idx]) if self.lex is not None else None
+        return Batch(self.task, input_ids, mask, torch.tensor([self.labels[i] for i in idx]), lex)
+
+
+def train(cfg: TrainConfig, log: Callable[[str], None] = print, show_progress: bool = True) -> Path:
+    set_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    device = pick_device()
+    use_bf16 = cfg.bf16 and (device.type == "cuda" or bf16_supported())
+    encoder, tokenizer = load_encoder(cfg.encoder, cfg.random_encoder)
+    mcfg = ModelConfig(
+        encoder=encoder.config.to_dict(),
+        pooling=cfg.pooling,
+        max_length=cfg.max_length,
+        dropout=cfg.dropout,
+        name=cfg.name,
+    )
+    model = CMHLModel(mcfg, encoder).to(device)
+    points = model.circumplex_points.to(device)
+    pairs = pair_index(mcfg.emotion_labels).to(device)
+    data_dir = Path(cfg.data_dir)
+    need_lex = cfg.loss.lexicon > 0 or cfg.lexicon_blend > 0
+    lexicon = Lexicon(lexicon_path(data_dir)) if need_lex else None
+
+    train_sets, val_sets = {}, {}
+    for task in cfg.tasks:
+        ex = load_task(data_dir, task, "train", mcfg.emotion_labels, mcfg.distress_labels)
+        max_len = cfg.emotion_max_length if task == "emotion" else cfg.max_length
+        train_sets[task] = _TaskData(task, ex, tokenizer, max_len, cfg.limit_train, lexicon, rng)
+        val = load_task(data_dir, task, "val", mcfg.emotion_labels, mcfg.distress_labels)
+        val_sets[task] = rng.sample(val, min(cfg.limit_eval, len(val))) if cfg.limit_eval else val
+
+    class_weights = None
+    if "distress" in train_sets and cfg.distress_class_weights:
+        counts = np.bincount(train_sets["distress"].labels, minlength=len(mcfg.distress_labels)).astype(float)
+        w = counts.sum() / (len(counts) * np.maximum(counts, 1))
+        class_weights = torch.tensor(w, dtype=torch.float32, device=device)
+
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    enc_decay = [p for n, p in model.encoder.named_parameters() if p.ndim > 1]
+    enc_nodecay = [p for n, p in model.encoder.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [
+            {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
+            {"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
+        ]
+    )
+    bs = {"emotion": cfg.batch_size, "distress": cfg.distress_batch_size}
+    steps_per_epoch = sum(math.ceil(len(d.labels) / bs[t]) for t, d in train_sets.items())
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, int(total * cfg.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+
+    history, best, best_state = [], -1.0, None
+    t0 = time.time()
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        plan = interleave(
+            {t: length_aware_batches(d.lengths(), bs[t], rng) for t, d in train_sets.items()}, rng
+        )
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        bar = tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_progress, leave=False)
+        for task, idx in bar:
+            b = train_sets[task].batch(idx, tokenizer, rng, cfg.random_window_crop)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                out = model(b.input_ids.to(device), b.attention_mask.to(device))
+            loss, terms = cmhl_loss(
+                out,
+                points,
+                pairs,
+                cfg.loss,
+                task,
+                b.labels.to(device),
+                lexicon=b.lexicon.to(device) if b.lexicon is not None else None,
+                lexicon_blend=cfg.lexicon_blend,
+                distress_class_weights=class_weights,
+                label_smoothing=cfg.label_smoothing,
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            sched.step()
+            for k, v in terms.items():
+                sums[k] += v
+                counts[k] += 1
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
+        entry = {
+            "epoch": epoch,
+            "seconds": round(time.time() - t0, 1),
+            "loss": {k: round(sums[k] / counts[k], 5) for k in sums},
+        }
+        select = []
+        for task, val in val_sets.items():
+            preds = predict_texts(model, tokenizer, [e.text for e in val], device=device, bf16=use_bf16)
+            rep = task_report(task, preds, np.array([e.label for e in val]), mcfg, Calibration())
+            entry[f"val_{task}"] = {
+                k: round(rep[k], 5) for k in ("macro_f1", "weighted_f1", "accuracy", "macro_recall")
+            }
+            select.append(rep["macro_f1"])
+        score = float(np.mean(select))
+        entry["select"] = round(score, 5)
+        history.append(entry)
+        log(json.dumps(entry))
+        if score > best:
+            best, best_state = (
+                score,
+                copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()}),
+            )
+
+    model.load_state_dict(best_state)
+    model.to("cpu").eval()
+    calib = Calibration()
+    if "distress" in val_sets:
+        calib = calibrate_model(model, tokenizer, data_dir, val_sets, use_bf16=False)
+    metrics = {
+        "training": {
+            "recipe": cfg.to_dict(),
+            "history": history,
+            "best_select": best,
+            "device": device.type,
+            "bf16": use_bf16,
+        }
+    }
+    out = save_checkpoint(Path(cfg.output_dir), model, tokenizer, calib, metrics)
+    log(f"saved {out} (best validation score {best:.4f})")
+    return out
+
+
+def calibrate_model(
+    model, tokenizer, data_dir: Path, val_sets: dict | None = None, use_bf16=False, device="cpu"
+) -> Calibration:
+    """Temperature-scale and set flag thresholds on the validation split."""
+    cfg: ModelConfig = model.config
+    if val_sets is None:
+        val_sets = {
+            t: load_task(data_dir, t, "val", cfg.emotion_labels, cfg.distress_labels)
+            for t in ("emotion", "distress")
+        }
+    preds = {
+        t: predict_texts(model, tokenizer, [e.text for e in v], device=device, bf16=use_bf16)
+        for t, v in val_sets.items()
+    }
+    ys = {t: np.array([e.label for e in v]) for t, v in val_sets.items()}
+    emo = preds.get("emotion")
+    calib = calibrate(
+        emo.emotion_logits if emo is not None else None,
+        ys.get("emotion"),
+        preds["distress"].distress_logits,
+        ys["distress"],
+        cfg.distress_labels,
+    )
+    calib.temperatures.setdefault("emotion", 1.0)
+    return calib
