@@ -199,8 +199,8 @@ def _check_text_bytes(path: Path, data: bytes) -> None:
         if data.startswith(magic):
             raise InputError(f"{path.name}: this is {what}, not a text file")
     head = data[:65536]
-    if not head:
-        return
+    if len(head) < 256:
+        return  # too little to judge; a tiny odd file fails later with its own message
     # A few stray NULs are tolerated (removed later); many control bytes mean binary.
     control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     if control / len(head) > 0.1:
@@ -324,35 +324,38 @@ def _read_run_sheet(wb) -> dict[str, str]:
 
 
 def _choose_delimiter(text: str, suffix: str) -> str | None:
-    """The delimiter that splits the header into >= 2 fields and the first records consistently.
-    None when no candidate splits the header: a single-column file."""
+    """The delimiter that splits the header into >= 2 fields, preferring one that also splits the
+    first records consistently, then the extension's (.tsv: tab, else comma); csv.Sniffer breaks
+    remaining ties. None when no candidate splits the header: a single-column file."""
     default = "\t" if suffix == ".tsv" else ","
-    good: list[str] = []
+    ranked: list[tuple[tuple[bool, bool, float, int], str]] = []
     for d in DELIMITERS:
-        records = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d), 51)]
-        records = [r for r in records if r]
+        records = [
+            r for r in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d), 51) if r
+        ]
         if not records or len(records[0]) < 2:
             continue
         body = records[1:]
-        if not body or sum(len(r) == len(records[0]) for r in body) / len(body) >= 0.9:
-            good.append(d)
-    if not good:
+        consistency = sum(len(r) == len(records[0]) for r in body) / len(body) if body else 1.0
+        ranked.append(((consistency >= 0.9, d == default, consistency, len(records[0])), d))
+    if not ranked:
         return None
-    if default in good or len(good) == 1:
-        return default if default in good else good[0]
-    try:  # several candidates fit: let csv.Sniffer break the tie
-        sniffed = csv.Sniffer().sniff(text[:65536], delimiters="".join(good)).delimiter
-        if sniffed in good:
-            return sniffed
-    except csv.Error:
-        pass
-    return good[0]
+    ranked.sort(key=lambda x: x[0], reverse=True)
+    tied = [d for key, d in ranked if key[:2] == ranked[0][0][:2]]
+    if len(tied) > 1:
+        try:
+            sniffed = csv.Sniffer().sniff(text[:65536], delimiters="".join(tied)).delimiter
+            if sniffed in tied:
+                return sniffed
+        except csv.Error:
+            pass
+    return ranked[0][1]
 
 
 def _read_csv(path: Path, limit: int | None) -> InputTable:
     data = _read_bytes(path)
     text, encoding = _decode(path, data)
-    if not text.strip():
+    if not text.strip(" \r\n"):
         raise InputError(f"{path.name}: the file is empty (no header)")
     delimiter = _choose_delimiter(text, path.suffix.lower())
     # A single-column file: NUL never occurs (removed above), so nothing is split.
@@ -365,7 +368,14 @@ def _read_csv(path: Path, limit: int | None) -> InputTable:
                 break
         if header is None:
             raise InputError(f"{path.name}: the file is empty (no header)")
-        records = reader if limit is None else itertools.islice(reader, limit)
+        if delimiter is not None:
+            # With several columns a blank line holds no cells: skip it, as spreadsheet apps do.
+            # In a single-column file it is an empty post and is kept.
+            records = (r for r in reader if r)
+        else:
+            records = iter(reader)
+        if limit is not None:
+            records = itertools.islice(records, limit)
         rows: list[list[object]] = [list(r) for r in records]
     except csv.Error as e:
         raise InputError(f"{path.name}: line {reader.line_num}: {e}") from e
