@@ -124,6 +124,7 @@ def predict_texts(
 ) -> Predictions:
     """Predict in chunks of posts (bounded memory); `progress(done_posts, total)` after each chunk."""
     cfg: ModelConfig = model.config
+    device = device if device is not None else next(model.parameters()).device
     parts = []
     for s in range(0, len(texts), chunk):
         enc = encode_posts(tokenizer, texts[s : s + chunk], cfg.max_length, cfg.long_text)

@@ -95,6 +95,9 @@ class CMHLModel(nn.Module):
 def load_encoder(spec: str, random_encoder: dict | None = None):
     """Return (encoder, tokenizer) from a local folder, 'pkg:<module>', or 'random:<tokenizer spec>'."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the unused pooler of sentence encoders is expected, not news
 
     if spec.startswith("random:"):
         tok_dir = resolve_local_path(spec[len("random:") :])

@@ -13,6 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,20 @@ class _TaskData:
         return Batch(self.task, input_ids, mask, torch.tensor([self.labels[i] for i in idx]), lex)
 
 
-def train(cfg: TrainConfig, log: Callable[[str], None] = print, show_progress: bool = True) -> Path:
+@dataclass
+class TrainResult:
+    path: Path  # the saved checkpoint (fp16 storage)
+    history: list[dict]
+    device: str
+    model: CMHLModel | None = None  # the fp32 model in memory (when asked for)
+
+
+def train(
+    cfg: TrainConfig,
+    log: Callable[[str], None] = print,
+    show_progress: bool = True,
+    return_model: bool = False,
+) -> TrainResult:
     set_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = pick_device()
@@ -180,10 +194,11 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print, show_progress: b
             )
 
     model.load_state_dict(best_state)
-    model.to("cpu").eval()
+    model.eval()
     calib = Calibration()
     if "distress" in val_sets:
-        calib = calibrate_model(model, tokenizer, data_dir, val_sets, use_bf16=False)
+        calib = calibrate_model(model, tokenizer, data_dir, val_sets, use_bf16=False, device=device)
+    model.to("cpu")
     metrics = {
         "training": {
             "recipe": cfg.to_dict(),
@@ -195,11 +210,11 @@ def train(cfg: TrainConfig, log: Callable[[str], None] = print, show_progress: b
     }
     out = save_checkpoint(Path(cfg.output_dir), model, tokenizer, calib, metrics)
     log(f"saved {out} (best validation score {best:.4f})")
-    return out
+    return TrainResult(out, history, device.type, model if return_model else None)
 
 
 def calibrate_model(
-    model, tokenizer, data_dir: Path, val_sets: dict | None = None, use_bf16=False, device="cpu"
+    model, tokenizer, data_dir: Path, val_sets: dict | None = None, use_bf16=False, device=None
 ) -> Calibration:
     """Temperature-scale and set flag thresholds on the validation split."""
     cfg: ModelConfig = model.config
