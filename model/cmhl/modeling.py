@@ -109,5 +109,5 @@ def load_encoder(spec: str, random_encoder: dict | None = None):
         raise FileNotFoundError(f"{path}: no encoder here (config.json missing)")
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     AutoConfig.from_pretrained(path, local_files_only=True)  # fail early with a clear message
-    encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True, add_pooling_layer=False).float()
     return encoder, tokenizer
