@@ -12,6 +12,7 @@ as -0.5 are left alone. Reopening our own csv removes exactly the quote we added
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -157,7 +158,7 @@ def highlight_words(words: list[WordScore] | None) -> list[WordScore]:
     return sorted((w for w in top if w.score >= cut), key=lambda w: w.start)
 
 
-def attribution_json(r: PostResult, text_column: str) -> str:
+def attribution_json(r: PostResult, text_column: str, text_index: int = -1) -> str:
     """Compact JSON that restores highlights on reopen: word text is re-derived from the post, so
     only offsets and scores are stored. Capped to fit an xlsx cell by keeping the strongest words."""
     if r.words is None:
@@ -166,7 +167,7 @@ def attribution_json(r: PostResult, text_column: str) -> str:
 
     def dump(s: list) -> str:
         return json.dumps(
-            {"target": r.attribution_target, "col": text_column, "spans": s},
+            {"target": r.attribution_target, "col": text_column, "ci": text_index, "spans": s},
             separators=(",", ":"),
             ensure_ascii=False,
         )
@@ -185,11 +186,11 @@ def attribution_json(r: PostResult, text_column: str) -> str:
     return dump(sorted(strongest[:lo], key=lambda s: s[0]))
 
 
-def parse_attribution(value: object, text: str) -> tuple[str, str, list[WordScore] | None]:
-    """(target, text column name, words) from a cmhl_attribution cell; words that no longer fit the
-    text (a cell cut to the xlsx limit) are dropped."""
+def parse_attribution(value: object, text: str) -> tuple[str, tuple[int, str], list[WordScore] | None]:
+    """(target, (text column index, name), words) from a cmhl_attribution cell; words that no longer
+    fit the text (a cell cut to the xlsx limit) are dropped."""
     if not value:
-        return "", "", None
+        return "", (-1, ""), None
     try:
         d = json.loads(str(value))
         words = [
@@ -197,13 +198,13 @@ def parse_attribution(value: object, text: str) -> tuple[str, str, list[WordScor
             for s, e, sc in d.get("spans", [])
             if 0 <= int(s) <= int(e) <= len(text)
         ]
-        return str(d.get("target", "")), str(d.get("col", "")), words
+        return str(d.get("target", "")), (int(d.get("ci", -1)), str(d.get("col", ""))), words
     except (ValueError, TypeError, AttributeError):
-        return "", "", None  # a hand-edited cell: keep the row, lose the highlights
+        return "", (-1, ""), None  # a hand-edited cell: keep the row, lose the highlights
 
 
 def result_values(
-    r: PostResult, distress_labels: list[str], emotion_labels: list[str], text_column: str
+    r: PostResult, distress_labels: list[str], emotion_labels: list[str], text_column: tuple[int, str]
 ) -> list[object]:
     """The result block of one row, in `result_columns` order; numbers stay numbers (None = no value)."""
     return (
@@ -212,7 +213,7 @@ def result_values(
         + [r.emotion]
         + [_round4(r.emotion_probs.get(e)) for e in emotion_labels]
         + [_round4(r.valence), _round4(r.intensity), r.status]
-        + [", ".join(w.word for w in top_words(r.words)), attribution_json(r, text_column)]
+        + [", ".join(w.word for w in top_words(r.words)), attribution_json(r, text_column[1], text_column[0])]
         + [r.review_status, r.review_note, r.reviewer]
     )
 
@@ -240,6 +241,10 @@ def result_from_values(block: list[str], values: list[object], text: str) -> Pos
         x = v.get(name)
         return "" if x is None else str(x)
 
+    def probs(kind: str) -> dict[str, float]:  # blank cells: no probability (an empty post)
+        n = len(PREFIX + kind)
+        return {c[n:]: _float(x) for c, x in v.items() if c.startswith(PREFIX + kind) and x not in (None, "")}
+
     status = s(PREFIX + "status")
     if status.endswith("; " + CUT_STATUS):
         status = status[: -len("; " + CUT_STATUS)]
@@ -248,16 +253,12 @@ def result_from_values(block: list[str], values: list[object], text: str) -> Pos
     return PostResult(
         status=status or "ok",
         category=s(PREFIX + "category"),
-        distress_probs={
-            c[len(PREFIX + "p_") :]: _float(x) for c, x in v.items() if c.startswith(PREFIX + "p_")
-        },
+        distress_probs=probs("p_"),
         distress_score=_float(v.get(PREFIX + "distress_score")),
         flagged=s(PREFIX + "flag") == FLAG_MARK,
         flag_rules=rules.split("; ") if rules else [],
         emotion=s(PREFIX + "emotion"),
-        emotion_probs={
-            c[len(PREFIX + "emo_") :]: _float(x) for c, x in v.items() if c.startswith(PREFIX + "emo_")
-        },
+        emotion_probs=probs("emo_"),
         valence=_float(v.get(PREFIX + "valence")),
         intensity=_float(v.get(PREFIX + "intensity")),
         attribution_target=target,
@@ -292,7 +293,10 @@ def reopen_scored(table: InputTable) -> InputTable | None:
     if text_col < 0:
         a = block.index(PREFIX + "attribution")
         for row in rows:
-            _, name, _ = parse_attribution(row[start + a], "")
+            _, (ci, name), _ = parse_attribution(row[start + a], "")
+            if 0 <= ci < start and columns[ci] == name:
+                text_col = ci
+                break
             if name in columns:
                 text_col = columns.index(name)
                 break
@@ -405,7 +409,7 @@ def export_csv(
     the workbook export carries it. Formula-looking text gets a leading quote (see module doc)."""
     out = _check(table, results, out_path)
     header = table.columns + result_columns(distress_labels, emotion_labels)
-    name = table.columns[table.text_column]
+    name = (table.text_column, table.columns[table.text_column])
 
     def cell(v: object) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -449,6 +453,16 @@ def export_xlsx(
     return out
 
 
+def _discard(wb) -> None:
+    """Close an abandoned write-only workbook: its sheets stream into temp files of their own."""
+    for ws in wb.worksheets:
+        for part in (getattr(ws, "_rows", None), getattr(ws, "_writer", None)):
+            with contextlib.suppress(Exception):
+                part.close()  # type: ignore[union-attr]
+        with contextlib.suppress(Exception):
+            ws._writer.cleanup()
+
+
 def _write_xlsx(
     tmp: Path,
     table: InputTable,
@@ -459,12 +473,30 @@ def _write_xlsx(
     state: TaskState | None,
 ) -> None:
     from openpyxl import Workbook
+
+    # Write-only mode streams rows to disk: 100k-row exports stay small in memory.
+    wb = Workbook(write_only=True)
+    try:
+        _fill_xlsx(wb, tmp, table, results, run, distress_labels, emotion_labels, state)
+    except BaseException:
+        _discard(wb)
+        raise
+
+
+def _fill_xlsx(
+    wb,
+    tmp: Path,
+    table: InputTable,
+    results: list[PostResult],
+    run: RunInfo,
+    distress_labels: list[str],
+    emotion_labels: list[str],
+    state: TaskState | None,
+) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    # Write-only mode streams rows to disk: 100k-row exports stay small in memory.
-    wb = Workbook(write_only=True)
     ws = wb.create_sheet("results")
     rcols = result_columns(distress_labels, emotion_labels)
     header = table.columns + rcols
@@ -484,6 +516,7 @@ def _write_xlsx(
             v = str(v)  # Decimal, bytes, ...: their text
         if isinstance(v, str):
             v, cut = _fit_cell(v)
+            v = v or None  # an empty string is an empty cell (as a reopened file gives it)
         if not (isinstance(v, str) or flagged or text):
             return v, cut  # plain numbers and blanks need no cell object
         c = WriteOnlyCell(ws, v)
@@ -505,15 +538,20 @@ def _write_xlsx(
         head.append(c)
     ws.append(head)
 
-    name = table.columns[tcol]
+    name = (tcol, table.columns[tcol])
     for i, (row, r) in enumerate(zip(table.rows, results, strict=True)):
         _progress(state, i, len(results))
-        text = row[tcol]
-        if isinstance(text, str) and r.words and _fit_cell(text)[1]:
-            # The cell keeps only the start of the post: keep the words that are still in it, so a
-            # reopened file shows the same words and re-exports identically.
-            keep = XLSX_CELL_LIMIT - len(CUT_NOTE) - 1
-            r = dataclasses.replace(r, words=[w for w in r.words if w.end <= keep])
+        row = list(row)
+        if isinstance(row[tcol], str):
+            # Drop characters XML cannot hold once, here, moving the word offsets with them, so the
+            # highlights and a reopened file point at the right characters of the cell.
+            row[tcol], words = _strip_illegal(row[tcol], r.words)
+            if words and _fit_cell(row[tcol])[1]:
+                # The cell keeps only the start of the post: keep the words still in it, so a
+                # reopened file shows the same words and re-exports identically.
+                words = [w for w in words if w.end <= XLSX_CELL_LIMIT - len(CUT_NOTE) - 1]
+            if words is not r.words:
+                r = dataclasses.replace(r, words=words)
         values = list(row) + result_values(r, distress_labels, emotion_labels, name)
         cells, any_cut = [], False
         for j, v in enumerate(values):
@@ -531,11 +569,13 @@ def _write_xlsx(
         ws.append(cells)
     ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(results) + 1}"
 
+    # A reopened export names the sheet of the input that was scored, not its own results sheet.
+    input_sheet = table.meta.get("input_sheet", "") if table.kind == "scored" else table.sheet or ""
     meta = wb.create_sheet("run")
     meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 28, 70
     meta_rows = run.to_rows() + [
-        ("input_sheet", table.sheet or ""),
-        ("text_column", name),
+        ("input_sheet", input_sheet),
+        ("text_column", name[1]),
         ("text_column_index", tcol),
         ("original_columns", n_orig),
     ]
@@ -560,10 +600,28 @@ def _fit_cell(s: str) -> tuple[str, bool]:
     return s, s.endswith(CUT_NOTE)
 
 
+def _strip_illegal(text: str, words: list[WordScore] | None) -> tuple[str, list[WordScore] | None]:
+    """The text without XML-illegal characters, and the words with offsets into that text."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    clean = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if clean == text or not words:
+        return clean, words
+    dropped, before = 0, []  # before[i]: illegal characters in text[:i]
+    for ch in text:
+        before.append(dropped)
+        dropped += ILLEGAL_CHARACTERS_RE.match(ch) is not None
+    before.append(dropped)
+    moved = []
+    for w in words:
+        s, e = w.start - before[w.start], w.end - before[w.end]
+        moved.append(WordScore(s, e, clean[s:e], w.score))
+    return clean, moved
+
+
 def _rich_cell(ws, text: str, words: list[WordScore]):
     """The post as rich text with `words` (in text order) in bold red; everything else plain."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.cell.rich_text import CellRichText, TextBlock
     from openpyxl.cell.text import InlineFont
 
@@ -581,14 +639,7 @@ def _rich_cell(ws, text: str, words: list[WordScore]):
     parts.append(text[pos:limit])
     if cut and limit < len(text):
         parts.append(" " + CUT_NOTE)
-    clean = []
-    for p in parts:  # strip XML-illegal characters inside each piece, offsets were taken before
-        if isinstance(p, TextBlock):
-            p.text = ILLEGAL_CHARACTERS_RE.sub("", p.text)
-            if p.text:
-                clean.append(p)
-        elif p := ILLEGAL_CHARACTERS_RE.sub("", p):
-            clean.append(p)
+    clean = [p for p in parts if str(p)]  # the text was made XML-safe by the caller
     c = WriteOnlyCell(ws, CellRichText(clean))
     c.data_type = "s"
     return c
