@@ -116,7 +116,7 @@ def predict_texts(
     model,
     tokenizer,
     texts: list[str],
-    device="cpu",
+    device=None,
     bf16: bool = False,
     chunk: int = 2048,
     progress=None,
