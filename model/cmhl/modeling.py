@@ -55,11 +55,12 @@ class CMHLModel(nn.Module):
             from transformers import AutoConfig, AutoModel
 
             enc_cfg = dict(config.encoder)
-            enc_cfg.pop("_name_or_path", None)
+            for key in ("_name_or_path", "dtype", "torch_dtype"):  # storage dtype is not run-time dtype
+                enc_cfg.pop(key, None)
             model_type = enc_cfg.pop("model_type")
             encoder = AutoModel.from_config(
                 AutoConfig.for_model(model_type, **enc_cfg), add_pooling_layer=False
-            )
+            ).float()
         self.encoder = encoder
         h = encoder.config.hidden_size
         self.dropout = nn.Dropout(config.dropout)
