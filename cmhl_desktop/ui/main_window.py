@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 ORG, APP = "CMHL", "CMHL Desktop"
 MAX_RECENT = 8
 FLUSH_MS = 150  # scoring chunks are put into the table at most this often
+EXPLAIN_BATCH = 8  # posts per batched attribution call in "Explain all flagged"
 OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
     model_ready = Signal(str)
     model_failed = Signal(str)
     table_ready = Signal(int)
+    scoring_progress = Signal(int, int)
     scoring_done = Signal(int)
     scoring_cancelled = Signal(int)
     explanation_ready = Signal(int, str, str)
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         self._pending_chunks: list[tuple[int, list[PostResult]]] = []
         self._probs_cache: dict = {}
         self._deferred: dict[str, list] = {}
+        self._closing = False  # set by shutdown(): no new work starts
         self._score_pending = False  # a table waits for the model
         self._progress_task: workers.Task | None = None
         self._progress_started = 0.0
@@ -514,6 +517,8 @@ class MainWindow(QMainWindow):
 
     def load_model(self, path: str | Path) -> None:
         """Load a checkpoint on a worker; on failure the current model stays."""
+        if self._closing:
+            return
         if self._load_task is not None:
             return
         if self._score_task is not None or self._explain_all_task is not None:
@@ -648,6 +653,8 @@ class MainWindow(QMainWindow):
         dlg.open()
 
     def _read(self, path: Path, sheet: str | None, column: int | str | None) -> None:
+        if self._closing:
+            return
         self.statusBar().showMessage(f"Reading {path.name}…")
 
         def work(state, emit):
@@ -749,6 +756,8 @@ class MainWindow(QMainWindow):
         self.start_scoring()
 
     def start_scoring(self) -> None:
+        if self._closing:
+            return
         engine, table = self.engine, self.table
         if engine is None or table is None:
             return
@@ -785,6 +794,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_score_progress(self, done: int, total: int) -> None:
+        self.scoring_progress.emit(done, total)
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         el = max(1e-6, time.perf_counter() - self._score_started)
@@ -1080,6 +1090,8 @@ class MainWindow(QMainWindow):
             self._start_explain()
 
     def _start_explain(self) -> None:
+        if self._closing:
+            return
         key = self._explain_wanted
         if key is None or self.engine is None:
             return
@@ -1131,6 +1143,8 @@ class MainWindow(QMainWindow):
             self._start_explain()
 
     def explain_all_flagged(self) -> None:
+        if self._closing:
+            return
         if self.engine is None or not self.model.results or self._busy():
             return
         rows = [i for i in self.model.order if (r := self.model.results[i]) is not None and r.flagged]
@@ -1147,11 +1161,14 @@ class MainWindow(QMainWindow):
         engine, gen, texts, tokens = self.engine, self._generation, self.model.texts, self.show_tokens
 
         def work(state, emit):
-            for k, (i, head, cls) in enumerate(todo):
+            batch = EXPLAIN_BATCH
+            for k in range(0, len(todo), batch):
                 state.check()
-                out = explain_one(engine, texts[i], head, cls, tokens)
-                emit((i, head, cls, out))
-                state.set_progress(k + 1, len(todo))
+                part = todo[k : k + batch]
+                outs = explain_many(engine, [(texts[i], head, cls) for i, head, cls in part], tokens)
+                for (i, head, cls), out in zip(part, outs, strict=True):
+                    emit((i, head, cls, out))
+                state.set_progress(min(k + batch, len(todo)), len(todo))
             return len(todo)
 
         def chunk(item, g=gen):
@@ -1252,6 +1269,8 @@ class MainWindow(QMainWindow):
         return info
 
     def export_to(self, out: str | Path) -> None:
+        if self._closing:
+            return
         if not self._can_export():
             self.show_error("Export", "Nothing to export yet: open a file and let scoring finish.")
             return
@@ -1373,47 +1392,92 @@ class MainWindow(QMainWindow):
     # closing ---------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Cancel and join every worker (reviews are already on disk)."""
+        """Cancel and join every worker of this window (reviews are already on disk)."""
+        self._closing = True
         self._flush_timer.stop()
-        for t in (
-            self._score_task,
-            self._explain_all_task,
-            self._export_task,
-            self._read_task,
-            self._explain_task,
-            self._load_task,
-        ):
-            if t is not None:
+        self._explain_wanted = None
+        for _ in range(10):  # a finishing task may have queued follow-up work: loop until none is left
+            mine = []
+            for t in workers.running_tasks():
+                try:
+                    if t.parent() is self:
+                        mine.append(t)
+                except RuntimeError:  # its C++ object is gone
+                    continue
+            if not mine:
+                break
+            for t in mine:
                 t.cancel()
-        for t in list(workers.running_tasks()):
-            if t.parent() is self:
+            for t in mine:
                 t.wait(60_000)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.save_settings()
-        self.shutdown()
+        try:
+            self.save_settings()
+        except Exception as e:  # closing must never fail
+            log_exception("saving settings", e)
+        try:
+            self.shutdown()
+        except Exception as e:
+            log_exception("stopping workers", e)
         super().closeEvent(event)
 
 
 def explain_one(engine, text: str, head: str, cls: str, tokens: bool) -> tuple[str, str, list | None]:
     """(html, info line, word scores) for one post; runs on a worker and holds the model lock."""
+    return explain_many(engine, [(text, head, cls)], tokens)[0]
+
+
+def explain_many(
+    engine, items: list[tuple[str, str, str]], tokens: bool
+) -> list[tuple[str, str, list | None]]:
+    """Explain several posts of one head in one batched call (the explainer batches their steps)."""
+    explainer = engine.explainer()
+    heads = {h for _, h, _ in items}
+    out = []
+    if len(heads) == 1:
+        with workers.MODEL_LOCK:
+            expls = explainer.explain(
+                [t for t, _, _ in items], head=heads.pop(), target_class=[c for _, _, c in items]
+            )
+    else:
+        expls = []
+        for t, h, c in items:
+            with workers.MODEL_LOCK:
+                expls += explainer.explain([t], head=h, target_class=c)
+    for (text, head, cls), expl in zip(items, expls, strict=True):
+        out.append((render_explanation(text, expl, tokens), explanation_info(head, cls, expl), expl.words))
+    return out
+
+
+def render_explanation(text: str, expl, tokens: bool) -> str:
     from cmhl_desktop.core.attribution import render_html
 
-    explainer = engine.explainer()
-    with workers.MODEL_LOCK:
-        expl = explainer.explain([text], head=head, target_class=cls)[0]
-    page = tokens_html(expl) if tokens else render_html(text, expl)
+    if tokens:
+        try:
+            return render_html(text, expl, tokens=True)
+        except TypeError:  # an older render_html without the token view
+            return tokens_html(expl)
+    return render_html(text, expl)
+
+
+def explanation_info(head: str, cls: str, expl) -> str:
     parts = []
     prob = getattr(expl, "target_prob", None)
     if isinstance(prob, (int, float)) and math.isfinite(prob):
         parts.append(f"P({cls}) = {prob:.3f}")
+    rel = getattr(expl, "rel_delta", None)
     delta = getattr(expl, "delta", None)
-    if isinstance(delta, (int, float)) and math.isfinite(delta):
-        parts.append(
-            f"convergence Δ {delta:.3g}" + ("" if getattr(expl, "converged", True) else " (not converged)")
-        )
-    info = f"Highlights for {head}: {cls}" + (" · " + " · ".join(parts) if parts else "")
-    return page, info, getattr(expl, "words", None)
+    if isinstance(rel, (int, float)) and math.isfinite(rel):
+        parts.append(f"convergence Δ {100 * rel:.1f}%")
+    elif isinstance(delta, (int, float)) and math.isfinite(delta):
+        parts.append(f"convergence Δ {delta:.3g}")
+    steps = getattr(expl, "n_steps", None)
+    if isinstance(steps, int) and steps:
+        parts.append(f"{steps} steps")
+    if not getattr(expl, "converged", True):
+        parts.append("not converged: treat with care")
+    return f"Highlights for {head}: {cls}" + (" · " + " · ".join(parts) if parts else "")
 
 
 def tokens_html(expl) -> str:

@@ -84,7 +84,9 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
 
     # switch the class: a new explanation is computed (and cached)
     other = next(c for c in w.engine.distress_labels if c != w.detail.class_combo.currentText())
-    with qtbot.waitSignal(w.explanation_ready, timeout=60_000):
+    with qtbot.waitSignal(
+        w.explanation_ready, timeout=60_000, check_params_cb=lambda row, head, cls: cls == other
+    ):
         w.detail.class_combo.setCurrentText(other)
     assert w.detail.attr_status.text().startswith(f"Highlights for distress: {other}")
 
