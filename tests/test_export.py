@@ -176,6 +176,8 @@ def test_xlsx_layout(tmp_path, scored):
     header = [c.value for c in ws[1]]
     assert header == ROWS[0] + result_columns(DL, EL)
     assert ws.freeze_panes == "A2"
+    last = f"{openpyxl.utils.get_column_letter(len(header))}{len(ROWS)}"
+    assert f'<dimension ref="A1:{last}"' in sheet_xml(out)  # readers need not scan the sheet for it
     assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{len(ROWS)}"
     assert all(c.font.b for c in ws[1])
     assert ws.column_dimensions["C"].width >= 60  # the text column is wide

@@ -494,6 +494,7 @@ def _fill_xlsx(
     state: TaskState | None,
 ) -> None:
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -505,7 +506,7 @@ def _fill_xlsx(
     bold, fill = Font(bold=True), PatternFill("solid", fgColor=FLAG_FILL)
     wrap = Alignment(wrap_text=True, vertical="top")
 
-    def cell(v: object, flagged: bool = False, text: bool = False) -> tuple[object, bool]:
+    def cell(v: object, flagged: bool = False, text: bool = False, head: bool = False) -> tuple[object, bool]:
         """A cell value ready for the sheet, and whether it had to be cut to the cell limit."""
         cut = False
         if isinstance(v, float) and not math.isfinite(v):
@@ -517,8 +518,10 @@ def _fill_xlsx(
         if isinstance(v, str):
             v, cut = _fit_cell(v)
             v = v or None  # an empty string is an empty cell (as a reopened file gives it)
-        if not (isinstance(v, str) or flagged or text):
-            return v, cut  # plain numbers and blanks need no cell object
+        if not (flagged or text or head) and (
+            not isinstance(v, str) or (v[0] != "=" and v not in ERROR_CODES)
+        ):
+            return v, cut  # openpyxl stores these as they are: no cell object needed (faster)
         c = WriteOnlyCell(ws, v)
         if isinstance(v, str):
             c.data_type = "s"  # text, never a formula or an error value
@@ -526,16 +529,19 @@ def _fill_xlsx(
             c.fill = fill
         if text:
             c.alignment = wrap
+        if head:
+            c.font = bold
         return c, cut
 
+    # The size is known up front: say so in the sheet's <dimension> (write-only sheets have no way to
+    # compute it), which spares readers, ours included, a full pass over the sheet to find it.
+    ws.calculate_dimension = lambda: f"A1:{get_column_letter(len(header))}{len(results) + 1}"
     ws.freeze_panes = "A2"  # must precede the first row in write-only mode, as must the widths
     for j, w in enumerate(_widths(table, rcols), start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
     head = []
     for h in header:
-        c, _ = cell(h)
-        c.font = bold  # type: ignore[union-attr]
-        head.append(c)
+        head.append(cell(h, head=True)[0])
     ws.append(head)
 
     name = (tcol, table.columns[tcol])
@@ -580,9 +586,7 @@ def _fill_xlsx(
         ("original_columns", n_orig),
     ]
     for k, v in meta_rows:
-        key, _ = cell(k)
-        key.font = bold  # type: ignore[union-attr]
-        meta.append([key, cell(v)[0]])
+        meta.append([cell(k, head=True)[0], cell(v)[0]])
     if state is not None:
         state.check()
         state.set_progress(len(results), len(results))
