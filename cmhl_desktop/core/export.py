@@ -302,9 +302,7 @@ def reopen_scored(table: InputTable) -> InputTable | None:
                 break
     if text_col < 0:
         text_col = guess_text_column(columns, originals)
-    texts = [_text(row[text_col]) for row in originals]
-    results = [result_from_values(block, row[start:], t) for row, t in zip(rows, texts, strict=True)]
-    return InputTable(
+    out = InputTable(
         table.source,
         table.sheet,
         columns,
@@ -312,17 +310,14 @@ def reopen_scored(table: InputTable) -> InputTable | None:
         text_col,
         table.sha256,
         "scored",
-        results=results,
         encoding=table.encoding,
         delimiter=table.delimiter,
         meta=meta,
     )
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return value if isinstance(value, str) else str(value)
+    out.results = [
+        result_from_values(block, row[start:], text) for row, text in zip(rows, out.texts(), strict=True)
+    ]
+    return out
 
 
 # --------------------------------------------------------------------------- csv safety
@@ -558,7 +553,7 @@ def _fill_xlsx(
                 words = [w for w in words if w.end <= XLSX_CELL_LIMIT - len(CUT_NOTE) - 1]
             if words is not r.words:
                 r = dataclasses.replace(r, words=words)
-        values = list(row) + result_values(r, distress_labels, emotion_labels, name)
+        values = row + result_values(r, distress_labels, emotion_labels, name)
         cells, any_cut = [], False
         for j, v in enumerate(values):
             if j == tcol and isinstance(v, str) and highlight_words(r.words):
@@ -629,7 +624,7 @@ def _rich_cell(ws, text: str, words: list[WordScore]):
     from openpyxl.cell.rich_text import CellRichText, TextBlock
     from openpyxl.cell.text import InlineFont
 
-    fitted, cut = _fit_cell(text)
+    cut = _fit_cell(text)[1]
     limit = len(text) if not cut else XLSX_CELL_LIMIT - len(CUT_NOTE) - 1
     font = InlineFont(b=True, color=HIGHLIGHT_COLOR)
     parts: list = []

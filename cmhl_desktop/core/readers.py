@@ -357,6 +357,8 @@ def _read_csv(path: Path, limit: int | None) -> InputTable:
     text, encoding = _decode(path, data)
     if not text.strip(" \r\n"):
         raise InputError(f"{path.name}: the file is empty (no header)")
+    # The default 128 KiB field limit would reject a very long post; 2**31-1 fits a C long everywhere.
+    csv.field_size_limit(2**31 - 1)
     delimiter = _choose_delimiter(text, path.suffix.lower())
     # A single-column file: NUL never occurs (removed above), so nothing is split.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or "\x00")
