@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -202,9 +204,20 @@ def write_xlsx(path: Path) -> None:
     notes = wb.create_sheet("notes")
     for r in NOTES_SHEET:
         notes.append(r)
-    fixed = dt.datetime(2024, 6, 1)
-    wb.properties.created = wb.properties.modified = fixed
+    wb.properties.created = dt.datetime(2024, 6, 1)
     wb.save(path)
+    _make_reproducible(path)
+
+
+def _make_reproducible(path: Path) -> None:
+    """openpyxl stamps the save time into the file; fix it so regenerating gives identical bytes."""
+    with zipfile.ZipFile(path) as z:
+        parts = [(i.filename, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-06-01T00:00:00Z", data)
+            z.writestr(zipfile.ZipInfo(name, date_time=(2024, 6, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
 def write_csv(path: Path) -> None:
