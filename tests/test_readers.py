@@ -316,13 +316,19 @@ def test_folder_of_txt(tmp_path):
     folder = tmp_path / "posts"
     folder.mkdir()
     (folder / "b.txt").write_text("second post\n", encoding="utf-8")
+    (folder / "d long file name with spaces.txt").write_text("ok", encoding="utf-8")
     (folder / "a.txt").write_text("first post", encoding="utf-8")
     (folder / "c.TXT").write_bytes("caf\xe9".encode("latin-1"))
     (folder / "._a.txt").write_bytes(b"\x00\x05\x16\x07binary resource fork")
     (folder / "readme.md").write_text("not a post", encoding="utf-8")
     t = read_input(folder)
     assert t.kind == "folder" and t.columns == ["file", "text"] and t.text_column == 1
-    assert t.rows == [["a.txt", "first post"], ["b.txt", "second post"], ["c.TXT", "café"]]
+    assert t.rows == [
+        ["a.txt", "first post"],
+        ["b.txt", "second post"],
+        ["c.TXT", "café"],
+        ["d long file name with spaces.txt", "ok"],
+    ]
     before = t.sha256
     assert read_input(folder).sha256 == before
     (folder / "b.txt").write_text("changed\n", encoding="utf-8")

@@ -111,7 +111,7 @@ def read_input(
     table = reopen_scored(table) or table
     if column is not None:
         table.text_column = _resolve_column(table, column)
-    elif table.kind != "scored" or table.text_column >= len(table.columns):
+    elif table.kind in ("xlsx", "csv", "tsv", "jsonl"):  # txt and folder inputs know their column
         table.text_column = guess_text_column(table.columns, table.rows)
     return table
 
