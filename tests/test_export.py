@@ -136,11 +136,13 @@ def norm(r: PostResult) -> dict:
 def rounded(r: PostResult) -> PostResult:
     """What an export keeps of a result: 4 decimals."""
     r4 = lambda x: None if x is None or math.isnan(x) else round(x, 4)  # noqa: E731
+    nan = float("nan")
     return dataclasses.replace(
         r,
-        distress_probs={k: r4(v) for k, v in r.distress_probs.items()},
+        # A reopened result names every label; a blank cell (an empty post) is NaN.
+        distress_probs={k: r4(r.distress_probs.get(k, nan)) for k in DL},
         distress_score=r4(r.distress_score) if not math.isnan(r.distress_score) else r.distress_score,
-        emotion_probs={k: r4(v) for k, v in r.emotion_probs.items()},
+        emotion_probs={k: r4(r.emotion_probs.get(k, nan)) for k in EL},
         valence=r4(r.valence) if not math.isnan(r.valence) else r.valence,
         intensity=r4(r.intensity) if not math.isnan(r.intensity) else r.intensity,
         words=None if r.words is None else [dataclasses.replace(w, score=r4(w.score)) for w in r.words],
@@ -430,6 +432,8 @@ def test_export_reopen_export_round_trip(tmp_path, scored, fmt):
         assert norm(got) == norm(want)
     assert back.results[0].review_status == "confirmed" and back.results[0].reviewer == "dr_a"
     assert back.results[4].review_note == "ask about sleep; 😞"
+    # Labels in column order on every result, the empty post's included (callers read them off one).
+    assert list(back.results[2].distress_probs) == DL and list(back.results[2].emotion_probs) == EL
     assert back.results[0].words[0] == WordScore(0, 1, "I", rounded(results[0]).words[0].score)
 
     second = EXPORTERS[fmt](back, back.results, tmp_path / f"second.{fmt}", run, DL, EL)

@@ -241,9 +241,11 @@ def result_from_values(block: list[str], values: list[object], text: str) -> Pos
         x = v.get(name)
         return "" if x is None else str(x)
 
-    def probs(kind: str) -> dict[str, float]:  # blank cells: no probability (an empty post)
+    def probs(kind: str) -> dict[str, float]:
+        # Every label, in column order, even where the cell is blank (NaN): callers read the label
+        # set off any result, and an empty post's row has no probabilities.
         n = len(PREFIX + kind)
-        return {c[n:]: _float(x) for c, x in v.items() if c.startswith(PREFIX + kind) and x not in (None, "")}
+        return {c[n:]: _float(x) for c, x in v.items() if c.startswith(PREFIX + kind)}
 
     status = s(PREFIX + "status")
     if status.endswith("; " + CUT_STATUS):
