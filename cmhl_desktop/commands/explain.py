@@ -1,0 +1,144 @@
+"""`cmhl explain --text T | --input F --row N [--column C] [--sheet S] [--head H] [--class C] [--model DIR]
+[--tokens] [--json]`: which words drove one post's score."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HEADS = ("distress", "emotion", "valence", "intensity")
+
+
+def add_parser(sub) -> None:
+    from ..core.paths import default_checkpoint
+
+    p = sub.add_parser("explain", help="show which words drove one post's score")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the post text")
+    src.add_argument("--input", type=Path, help="an input file or folder (as for `cmhl score`)")
+    p.add_argument(
+        "--row", type=int, help="with --input: the N-th post, counting from 1 (header not counted)"
+    )
+    p.add_argument("--column", help="with --input: the text column (name or 0-based index; default: guessed)")
+    p.add_argument("--sheet", help="with --input: the workbook sheet (default: the first)")
+    p.add_argument(
+        "--head", choices=HEADS, default="distress", help="which output to explain (default distress)"
+    )
+    p.add_argument(
+        "--class",
+        dest="target_class",
+        help="the class to explain (default: the flagged distress class, else the top class)",
+    )
+    p.add_argument(
+        "--model", type=Path, default=None, help=f"checkpoint folder (default {default_checkpoint()})"
+    )
+    p.add_argument("--tokens", action="store_true", help="also show the raw subword scores")
+    p.add_argument(
+        "--json", action="store_true", help="machine-readable output (spans, scores, tokens, delta)"
+    )
+    p.add_argument("--top", type=int, default=10, help="how many top words to list (default 10)")
+    p.add_argument(
+        "--max-steps", type=int, default=256, help="upper bound on integration steps (default 256)"
+    )
+    p.set_defaults(func=run)
+
+
+class _Usage(ValueError):
+    pass
+
+
+def _load_text(args) -> str:
+    if args.text is not None:
+        if args.row is not None or args.column is not None or args.sheet is not None:
+            raise _Usage("--row, --column and --sheet go with --input, not --text")
+        return args.text
+    if args.row is None:
+        raise _Usage("--input needs --row N (the N-th post, counting from 1)")
+    if args.row < 1:
+        raise _Usage("--row counts from 1")
+    from ..core.readers import read_input
+
+    table = read_input(args.input, sheet=args.sheet, column=args.column, limit=args.row)
+    texts = table.texts()
+    if args.row > len(texts):
+        raise _Usage(f"{args.input.name}: row {args.row} asked for, but it has {len(texts)} post(s)")
+    return texts[args.row - 1]
+
+
+def run(args) -> int:
+    from cmhl.checkpoint import load_checkpoint
+
+    from ..core.attribution import AttributionError, Explainer, render_terminal
+    from ..core.paths import default_checkpoint
+
+    try:
+        text = _load_text(args)
+    except _Usage as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    ckpt = load_checkpoint(args.model or default_checkpoint())
+    try:
+        explainer = Explainer(ckpt, max_steps=max(args.max_steps, 16))
+        (exp,) = explainer.explain([text], head=args.head, target_class=args.target_class)
+    except AttributionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        d = exp.to_dict()
+        if not args.tokens:
+            d.pop("tokens")
+        d["model"] = {"name": ckpt.name, "path": str(ckpt.path), "sha256": ckpt.sha256}
+        d["top_words"] = [w.word for w in _top(exp, args.top)]
+        print(json.dumps(d, indent=1, ensure_ascii=False, allow_nan=True))
+        return 0
+    print(header(exp, ckpt))
+    print()
+    print(render_terminal(text, exp, k=args.top))
+    if args.tokens:
+        print()
+        print(token_table(exp))
+    return 0
+
+
+def _top(exp, k):
+    from ..core.attribution import top_words
+
+    return top_words(exp, k)
+
+
+def header(exp, ckpt) -> str:
+    lines = [f"model: {ckpt.name} ({ckpt.path}; sha256 {ckpt.sha256[:12]})"]
+    if exp.n_steps == 0:
+        lines.append("empty post: nothing to explain")
+        return "\n".join(lines)
+    if exp.target_class is not None:
+        why = {"given": "chosen", "top": "top class"}.get(exp.target_reason, exp.target_reason)
+        if exp.target_reason.startswith("flag:"):
+            why = f"flagged by {exp.target_reason[5:]}"
+        lines.append(
+            f"target: {exp.head} = {exp.target_class}  P = {exp.target_prob:.3f} (calibrated)  [{why}]"
+        )
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in exp.probs.items())
+        lines.append(f"{exp.head} probabilities: {probs}")
+        if exp.flag_rules:
+            lines.append(f"flag rules firing: {', '.join(exp.flag_rules)}")
+    else:
+        lines.append(f"target: {exp.head} = {exp.target_value:+.3f}")
+    state = "converged" if exp.converged else "NOT converged (read the scores with care)"
+    lines.append(
+        f"attributed: {exp.objective} f(x) = {exp.target_value:+.4f}, f(baseline) = {exp.baseline_value:+.4f}; "
+        f"convergence delta {exp.delta:+.2e} ({exp.rel_delta:.1%} of the difference), {state} at "
+        f"{exp.n_steps} steps; {exp.windows} window(s)"
+        + ("; the end of the post was not read" if exp.truncated else "")
+    )
+    return "\n".join(lines)
+
+
+def token_table(exp) -> str:
+    from ..core.attribution import _term_text
+
+    rows = ["subword scores (index  chars  token  score):"]
+    for t in exp.tokens:
+        rows.append(f"  {t.index:>5}  {t.start:>5}:{t.end:<5}  {_term_text(t.token):<16}  {t.score:+.4f}")
+    return "\n".join(rows)

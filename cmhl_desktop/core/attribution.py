@@ -1,0 +1,671 @@
+"""Which words drove a score: Integrated Gradients on the word embeddings, mapped to exact characters.
+
+Method (DESIGN.md, "Attribution")
+- Captum `LayerIntegratedGradients` on `model.word_embeddings()` (the word-embedding layer only:
+  RoBERTa derives position ids from input ids, so the ids themselves must never change along the path).
+- Baseline: the same window with every content token replaced by the pad token, special tokens
+  ([CLS] .. [SEP], <s> .. </s>) kept, same attention mask. Special tokens therefore get exactly zero
+  attribution and are left out of the results.
+- Target: the target class's LOGIT (not its probability). Logits are what the model adds up: the
+  scoring engine averages them over a post's windows, and the completeness check
+  sum(attributions) == f(x) - f(baseline) is meaningful on them (a probability saturates, so its
+  attributions shrink where the model is most sure). `objective="centered_logit"` attributes
+  z_c - mean_k z_k instead (invariant to a shift of all logits, which softmax ignores).
+  Regression heads (valence, intensity) attribute the head's output value, as scored.
+- Long posts follow the scoring engine exactly: `encode_posts` with the checkpoint's `max_length` and
+  `long_text` config; the target is the mean over windows of the window's logit, so each window's
+  attributions are weighted 1/n_windows and, where windows overlap, a token's contributions are summed.
+- Convergence: delta = sum(attributions) - (f(x) - f(baseline)), with both end points computed on the
+  exact path end points (word embeddings of the input / of the baseline, input ids unchanged).
+  Gauss-Legendre steps start at `n_steps` and double, for the posts that need it, until
+  |delta| <= tolerance * max(|f(x) - f(baseline)|, abs_floor), up to `max_steps`; a post that never
+  gets there is reported with `converged=False`.
+
+Words: a word is a maximal run of non-whitespace characters (Python's `str.isspace`, so NBSP, tabs and
+newlines separate words), so `text[start:end] == word` always holds. Punctuation stays attached to
+the word it touches ("sad." is one word, scored with its full stop), as a reader sees it; a run of
+punctuation between spaces ("—", "!!!") is a word of its own. A subword's score goes to the word(s)
+its character span overlaps (split by overlapping characters when a token crosses a space, which
+byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
+never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
+
+Speed (a ~150-token post in about one fp32 forward+backward of 16 x 150 tokens): few Gauss-Legendre
+steps with adaptive doubling, all steps of several posts in one batched forward (`token_budget`
+padded tokens a forward), parameters frozen (requires_grad False) so backward builds only the input
+graph, and Captum's two bookkeeping forwards (which only read the embedding layer) cut short.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import html
+import os
+import re
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .results import WordScore
+
+HEADS = ("distress", "emotion", "valence", "intensity")
+CLASS_HEADS = ("distress", "emotion")
+OBJECTIVES = ("logit", "centered_logit")
+# All attribution runs are serialised: they are CPU-bound (nothing to gain from two at once) and
+# they toggle requires_grad on the shared model's parameters.
+_LOCK = threading.RLock()
+_WORD = re.compile(r"\S+")
+
+
+class AttributionError(ValueError):
+    """A bad request (unknown head or class); the message says what is allowed."""
+
+
+@dataclass
+class TokenScore:
+    """One subword of the post (special tokens excluded): text[start:end] is what it covers."""
+
+    index: int  # position among the post's content tokens
+    start: int
+    end: int
+    token: str  # the tokenizer's piece, e.g. "##ing"
+    score: float
+
+
+@dataclass
+class Explanation:
+    """Attribution of one post. Scores are in the units of the attributed quantity (logits)."""
+
+    words: list[WordScore]  # every word of the text, in order; usable as PostResult.words
+    tokens: list[TokenScore]  # raw subword scores (tokens read by the model)
+    head: str
+    target_class: str | None  # None for the regression heads
+    target_prob: float  # calibrated P(target_class); the head's value for valence/intensity
+    delta: float  # convergence delta: sum(attributions) - (f(x) - f(baseline))
+    rel_delta: float  # |delta| / max(|f(x) - f(baseline)|, abs_floor)
+    converged: bool  # rel_delta <= tolerance
+    n_steps: int  # Gauss-Legendre steps of the final (reported) run; 0 for an empty post
+    windows: int  # windows the post was read in
+    target_value: float = 0.0  # f(x): the attributed quantity (mean over windows)
+    baseline_value: float = 0.0  # f(baseline)
+    objective: str = "logit"
+    truncated: bool = False  # the end of the post was not read
+    target_reason: str = ""  # "given" | "flag:<rule>" | "top"
+    probs: dict[str, float] = field(default_factory=dict)  # calibrated class probabilities of the head
+    flag_rules: list[str] = field(default_factory=list)  # distress flag rules that fire on this post
+
+    @property
+    def target(self) -> str:
+        """'head:class' (or 'head' for a regression head), as stored in PostResult.attribution_target."""
+        return f"{self.head}:{self.target_class}" if self.target_class else self.head
+
+    @property
+    def total(self) -> float:
+        return float(sum(t.score for t in self.tokens))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["target"] = self.target
+        return d
+
+
+# --------------------------------------------------------------------------- explainer
+
+
+class Explainer:
+    """Explains posts with one checkpoint; reuse it (it keeps nothing per post).
+
+    n_steps: Gauss-Legendre steps of the first try; doubled for posts whose delta is too large, up to
+    max_steps. tolerance: the largest acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded
+    tokens per forward pass (memory: about 150 kB a token for MiniLM-L6 with gradients). bf16: autocast
+    (the delta check still applies; off by default because it rarely pays off in the backward pass on
+    CPU). num_threads: torch.set_num_threads, when given (process-wide).
+    """
+
+    def __init__(
+        self,
+        ckpt,
+        n_steps: int = 16,
+        max_steps: int = 256,
+        tolerance: float = 0.05,
+        method: str = "gausslegendre",
+        token_budget: int = 4096,
+        bf16: bool = False,
+        objective: str = "logit",
+        abs_floor: float = 1e-3,
+        num_threads: int | None = None,
+    ) -> None:
+        if n_steps < 1 or max_steps < n_steps:
+            raise AttributionError("need 1 <= n_steps <= max_steps")
+        if not tolerance > 0:
+            raise AttributionError("tolerance must be > 0")
+        if objective not in OBJECTIVES:
+            raise AttributionError(f"objective must be one of {', '.join(OBJECTIVES)}")
+        self.ckpt = ckpt
+        self.model = ckpt.model
+        self.tokenizer = ckpt.tokenizer
+        self.config = ckpt.config
+        self.n_steps, self.max_steps, self.tolerance = int(n_steps), int(max_steps), float(tolerance)
+        self.method = method
+        self.token_budget = int(token_budget)
+        self.bf16 = bool(bf16)
+        self.objective = objective
+        self.abs_floor = float(abs_floor)
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        self.pad_id = self.tokenizer.pad_token_id
+        if self.pad_id is None:
+            raise AttributionError("the tokenizer has no pad token (the baseline is made of pad tokens)")
+        from cmhl.windows import special_tokens
+
+        prefix, suffix = special_tokens(self.tokenizer)
+        self.n_prefix, self.n_suffix = len(prefix), len(suffix)
+
+    # ---- public
+
+    def labels(self, head: str) -> list[str]:
+        if head == "distress":
+            return list(self.config.distress_labels)
+        if head == "emotion":
+            return list(self.config.emotion_labels)
+        return []
+
+    def explain(
+        self,
+        texts: Sequence[str],
+        head: str = "distress",
+        target_class: str | int | Sequence[str | int | None] | None = None,
+        state=None,
+    ) -> list[Explanation]:
+        """Explain each text for `head`. target_class: a class name or index for all texts, one per
+        text, or None for the default (distress: the flagged class, else the top class; emotion: the
+        top class). `state` (TaskState) gets progress in posts and is checked between batches."""
+        if head not in HEADS:
+            raise AttributionError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+        texts = list(texts)
+        if isinstance(target_class, (str, int)) or target_class is None:
+            wanted = [target_class] * len(texts)
+        else:
+            wanted = list(target_class)
+            if len(wanted) != len(texts):
+                raise AttributionError("target_class: give one class per text, or one for all")
+        wanted = [self._class_index(head, c) for c in wanted]
+        with _LOCK, torch.inference_mode(False), _frozen(self.model):
+            return self._explain(texts, head, wanted, state)
+
+    # ---- internals
+
+    def _class_index(self, head: str, c: str | int | None) -> int | None:
+        if c is None:
+            return None
+        labels = self.labels(head)
+        if not labels:
+            raise AttributionError(f"the {head} head is a single value: it has no classes to choose from")
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if not 0 <= int(c) < len(labels):
+                raise AttributionError(f"class index {c} out of range for {head} ({len(labels)} classes)")
+            return int(c)
+        if c in labels:
+            return labels.index(c)
+        raise AttributionError(f"unknown {head} class {c!r}; choose one of {', '.join(labels)}")
+
+    def _head(self, out, head: str) -> torch.Tensor:
+        if head == "valence":
+            return out.valence
+        if head == "intensity":
+            return out.intensity
+        z = out.distress_logits if head == "distress" else out.emotion_logits
+        if self.objective == "centered_logit":
+            z = z - z.mean(-1, keepdim=True)
+        return z
+
+    def _autocast(self):
+        if self.bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _explain(self, texts, head, wanted, state) -> list[Explanation]:
+        from cmhl.windows import encode_posts
+
+        model = self.model
+        model.eval()
+        cfg = self.config
+        encoded = encode_posts(self.tokenizer, texts, cfg.max_length, cfg.long_text)
+        n_posts = len(texts)
+        results: list[Explanation | None] = [None] * n_posts
+        todo = [i for i in range(n_posts) if encoded[i].n_tokens > 0]
+        for i in range(n_posts):
+            if encoded[i].n_tokens == 0:
+                results[i] = self._empty(texts[i], head)
+        done = n_posts - len(todo)
+        if state is not None:
+            state.set_progress(done, n_posts)
+
+        # 1. End points f(x), f(baseline) per window (also gives the probabilities and default targets).
+        ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for group in self._groups(todo, encoded, 1):
+            if state is not None:
+                state.check()
+            ids, mask, base, rows = self._pack(group, encoded)
+            fx, fb = self._end_points(ids, mask, base, head)
+            for p, (a, b) in rows.items():
+                ends[p] = (fx[a:b], fb[a:b])
+        targets: dict[int, tuple[int | None, str, dict, list[str]]] = {}
+        for p in todo:
+            targets[p] = self._target(head, ends[p][0], wanted[p])
+
+        # 2. Integrated gradients, doubling the steps for the posts that have not converged.
+        steps = self.n_steps
+        pending = list(todo)
+        while pending:
+            retry = []
+            for group in self._groups(pending, encoded, steps):
+                if state is not None:
+                    state.check()
+                attr = self._attribute(group, encoded, head, targets, steps)
+                for p, window_attr in attr.items():
+                    exp = self._finish(texts[p], encoded[p], window_attr, ends[p], targets[p], head, steps)
+                    results[p] = exp
+                    if exp.converged or steps >= self.max_steps:
+                        done += 1
+                    else:
+                        retry.append(p)
+                if state is not None:
+                    state.set_progress(done, n_posts)
+            pending = retry
+            steps = min(steps * 2, self.max_steps)
+        return [r for r in results if r is not None]
+
+    def _groups(self, posts: list[int], encoded, steps: int) -> list[list[int]]:
+        """Posts sorted by window length, grouped so one forward holds all steps of a group's windows
+        within the token budget (a post too big for that is a group of its own; Captum then runs its
+        steps in several forwards)."""
+        order = sorted(posts, key=lambda p: max(len(w) for w in encoded[p].windows))
+        groups: list[list[int]] = []
+        cur: list[int] = []
+        rows = 0
+        for p in order:
+            n = len(encoded[p].windows)
+            width = max(len(w) for w in encoded[p].windows)  # ascending: the newest is the widest
+            if cur and (rows + n) * width * steps > self.token_budget:
+                groups.append(cur)
+                cur, rows = [], 0
+            cur.append(p)
+            rows += n
+        if cur:
+            groups.append(cur)
+        return groups
+
+    def _pack(self, group, encoded):
+        """Padded ids, mask and baseline ids for every window of the group; rows[p] = (first, end)."""
+        wins = [w for p in group for w in encoded[p].windows]
+        width = max(len(w) for w in wins)
+        ids = torch.full((len(wins), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(wins), width), dtype=torch.long)
+        base = torch.full((len(wins), width), self.pad_id, dtype=torch.long)
+        rows, r = {}, 0
+        for p in group:
+            rows[p] = (r, r + len(encoded[p].windows))
+            for w in encoded[p].windows:
+                ids[r, : len(w)] = torch.tensor(w)
+                mask[r, : len(w)] = 1
+                # special tokens kept: prefix + content + suffix -> prefix + pads + suffix
+                base[r, : self.n_prefix] = ids[r, : self.n_prefix]
+                base[r, len(w) - self.n_suffix : len(w)] = ids[r, len(w) - self.n_suffix : len(w)]
+                r += 1
+        return ids, mask, base, rows
+
+    @torch.no_grad()
+    def _end_points(self, ids, mask, base, head):
+        """f at the two path ends, input ids unchanged: only the word embeddings differ (the exact
+        points Integrated Gradients integrates between, also for RoBERTa-style position ids)."""
+        emb = self.model.word_embeddings()
+        base_emb = emb(base)
+        n = ids.shape[0]
+        handle = emb.register_forward_hook(lambda _m, _i, out: torch.cat([out[:n], base_emb]))
+        try:
+            with self._autocast():
+                out = self._head(self.model(torch.cat([ids, ids]), torch.cat([mask, mask])), head)
+        finally:
+            handle.remove()
+        out = out.float().numpy().astype(np.float64)
+        return out[:n], out[n:]
+
+    def _target(self, head, fx_windows, wanted):
+        """(class index or None, reason, calibrated probs, fired flag rules) from the mean logits."""
+        if head not in CLASS_HEADS:
+            return None, "value", {}, []
+        from cmhl.inference import softmax
+
+        labels = self.labels(head)
+        logits = fx_windows.mean(0)
+        temp = float(self.ckpt.calibration.temperatures.get(head, 1.0))
+        probs = softmax(logits[None, :], temp)[0]
+        fired: list[str] = []
+        if head == "distress":
+            fired = [
+                r.name
+                for r in self.ckpt.calibration.rules
+                if r.scores(probs[None, :], labels)[0] >= r.threshold
+            ]
+        prob_map = {lab: float(p) for lab, p in zip(labels, probs, strict=True)}
+        if wanted is not None:
+            return wanted, "given", prob_map, fired
+        cls, reason = default_target(probs, labels, self.ckpt.calibration.rules if head == "distress" else [])
+        return cls, reason, prob_map, fired
+
+    def _forward_fn(self, head):
+        emb = self.model.word_embeddings()
+
+        def forward(ids, mask):
+            if not torch.is_grad_enabled():
+                # Captum's bookkeeping passes (grad disabled) only read the embedding layer's output:
+                # run just that layer and skip the encoder. The integration passes have grad enabled.
+                emb(ids)
+                width = 1 if head not in CLASS_HEADS else len(self.labels(head))
+                return torch.zeros((ids.shape[0], width) if head in CLASS_HEADS else (ids.shape[0],))
+            with self._autocast():
+                return self._head(self.model(ids, mask), head).float()
+
+        return forward
+
+    def _attribute(self, group, encoded, head, targets, steps):
+        from captum.attr import LayerIntegratedGradients
+
+        ids, mask, base, rows = self._pack(group, encoded)
+        target = None
+        if head in CLASS_HEADS:
+            target = [targets[p][0] for p in group for _ in encoded[p].windows]
+        n_rows, width = ids.shape
+        steps_per_pass = max(1, min(steps, self.token_budget // (n_rows * width)))
+        lig = LayerIntegratedGradients(self._forward_fn(head), self.model.word_embeddings())
+        attr = lig.attribute(
+            ids,
+            baselines=base,
+            target=target,
+            additional_forward_args=(mask,),
+            n_steps=steps,
+            method=self.method,
+            internal_batch_size=n_rows * steps_per_pass,
+        )
+        attr = attr.detach().float().sum(-1).numpy().astype(np.float64)  # (rows, width)
+        return {p: attr[a:b] for p, (a, b) in rows.items()}
+
+    def _finish(self, text, enc, window_attr, ends, target, head, steps) -> Explanation:
+        cls, reason, probs, fired = target
+        fx_w, fb_w = ends
+        n_win = len(enc.windows)
+        if cls is not None:
+            fx_w, fb_w = fx_w[:, cls], fb_w[:, cls]
+        fx, fb = float(fx_w.mean()), float(fb_w.mean())
+        token_scores = np.zeros(enc.n_tokens, np.float64)
+        read = np.zeros(enc.n_tokens, bool)
+        total = 0.0
+        for w, (start, win) in enumerate(zip(enc.starts, enc.windows, strict=True)):
+            n = len(win) - self.n_prefix - self.n_suffix
+            a = window_attr[w] / n_win
+            total += float(a.sum())  # special tokens and padding: input == baseline, exactly 0
+            token_scores[start : start + n] += a[self.n_prefix : self.n_prefix + n]
+            read[start : start + n] = True
+        delta = total - (fx - fb)
+        rel = abs(delta) / max(abs(fx - fb), self.abs_floor)
+        pieces = self.tokenizer.convert_ids_to_tokens(_content_ids(enc, self.n_prefix, self.n_suffix))
+        tokens = [
+            TokenScore(i, int(enc.offsets[i][0]), int(enc.offsets[i][1]), pieces[i], float(token_scores[i]))
+            for i in range(enc.n_tokens)
+            if read[i]
+        ]
+        labels = self.labels(head)
+        return Explanation(
+            words=words_from_tokens(text, tokens),
+            tokens=tokens,
+            head=head,
+            target_class=labels[cls] if cls is not None else None,
+            target_prob=probs[labels[cls]] if cls is not None else fx,
+            delta=float(delta),
+            rel_delta=float(rel),
+            converged=bool(rel <= self.tolerance),
+            n_steps=steps,
+            windows=n_win,
+            target_value=fx,
+            baseline_value=fb,
+            objective=self.objective if head in CLASS_HEADS else "value",
+            truncated=bool(enc.truncated),
+            target_reason=reason,
+            probs=probs,
+            flag_rules=fired,
+        )
+
+    def _empty(self, text: str, head: str) -> Explanation:
+        return Explanation(
+            words=[WordScore(m.start(), m.end(), m.group(), 0.0) for m in _WORD.finditer(text)],
+            tokens=[],
+            head=head,
+            target_class=None,
+            target_prob=float("nan"),
+            delta=0.0,
+            rel_delta=0.0,
+            converged=True,
+            n_steps=0,
+            windows=0,
+            objective=self.objective if head in CLASS_HEADS else "value",
+            target_reason="empty",
+        )
+
+
+def _content_ids(enc, n_prefix: int, n_suffix: int) -> list[int]:
+    """The post's content token ids, rebuilt from its windows (windows are prefix + content + suffix)."""
+    ids = [0] * enc.n_tokens
+    for start, win in zip(enc.starts, enc.windows, strict=True):
+        ids[start : start + len(win) - n_prefix - n_suffix] = win[n_prefix : len(win) - n_suffix]
+    return ids
+
+
+@contextlib.contextmanager
+def _frozen(model):
+    """Parameters need no gradient during attribution (backward then builds only the input's graph)."""
+    params = list(model.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, f in zip(params, flags, strict=True):
+            p.requires_grad_(f)
+
+
+def default_target(probs: np.ndarray, labels: list[str], rules=()) -> tuple[int, str]:
+    """The class to explain by default: when distress flag rules fire, the flagged class (a fired
+    "class" rule names it, e.g. suicidewatch; for a "not_class" rule such as any-distress = 1 - P(control),
+    the most probable class other than control); otherwise the top class. Returns (index, reason)."""
+    probs = np.asarray(probs, np.float64)
+    fired = [r for r in rules if r.scores(probs[None, :], labels)[0] >= r.threshold]
+    named = [r for r in fired if r.kind == "class"]
+    if named:
+        best = max(named, key=lambda r: probs[labels.index(r.cls)])
+        return labels.index(best.cls), f"flag:{best.name}"
+    for r in fired:
+        others = [i for i, lab in enumerate(labels) if lab != r.cls]
+        return max(others, key=lambda i: probs[i]), f"flag:{r.name}"
+    return int(np.argmax(probs)), "top"
+
+
+def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore]:
+    """Every word of `text` (maximal non-whitespace run) with the sum of its subwords' scores."""
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    scores = [0.0] * len(spans)
+    starts = [s for s, _ in spans]
+    for t in tokens:
+        if t.end <= t.start:
+            continue
+        i = max(bisect.bisect_right(starts, t.start) - 1, 0)
+        hits = []
+        while i < len(spans) and spans[i][0] < t.end:
+            overlap = min(spans[i][1], t.end) - max(spans[i][0], t.start)
+            if overlap > 0:
+                hits.append((i, overlap))
+            i += 1
+        total = sum(o for _, o in hits)
+        for j, o in hits:
+            scores[j] += t.score * o / total
+    return [WordScore(s, e, text[s:e], float(sc)) for (s, e), sc in zip(spans, scores, strict=True)]
+
+
+def top_words(explanation: Explanation, k: int = 10, direction: str = "toward") -> list[WordScore]:
+    """The k words that pushed most toward the target ("toward", scores > 0, largest first), most
+    against it ("against", scores < 0, most negative first), or largest |score| ("abs")."""
+    ws = explanation.words
+    if direction == "toward":
+        ranked = sorted((w for w in ws if w.score > 0), key=lambda w: -w.score)
+    elif direction == "against":
+        ranked = sorted((w for w in ws if w.score < 0), key=lambda w: w.score)
+    elif direction == "abs":
+        ranked = sorted(ws, key=lambda w: -abs(w.score))
+    else:
+        raise ValueError("direction must be 'toward', 'against' or 'abs'")
+    return ranked[: max(int(k), 0)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+RED = (215, 48, 39)  # toward the target
+BLUE = (49, 104, 178)  # against it
+MAX_ALPHA = 0.8  # the strongest highlight keeps black text readable
+
+
+def _spans(explanation: Explanation, tokens: bool) -> list[tuple[int, int, float]]:
+    if not tokens:
+        return [(w.start, w.end, w.score) for w in explanation.words]
+    merged: dict[tuple[int, int], float] = {}
+    for t in explanation.tokens:  # byte-level tokenizers can give several pieces one character span
+        if t.end > t.start:
+            merged[(t.start, t.end)] = merged.get((t.start, t.end), 0.0) + t.score
+    out, last = [], 0
+    for (s, e), sc in sorted(merged.items()):
+        s = max(s, last)
+        if e > s:
+            out.append((s, e, sc))
+            last = e
+    return out
+
+
+def scale_of(explanation: Explanation, tokens: bool = False) -> float:
+    """The colour scale's full strength: the largest |score| shown (1.0 when all are zero)."""
+    m = max((abs(sc) for _, _, sc in _spans(explanation, tokens)), default=0.0)
+    return m if m > 0 else 1.0
+
+
+def colour(score: float, max_abs: float) -> str:
+    """Diverging scale blended over white: red toward the target, blue against; '' when ~0."""
+    a = min(abs(score) / max_abs, 1.0) * MAX_ALPHA if max_abs > 0 else 0.0
+    if a < 0.03:
+        return ""
+    r, g, b = RED if score > 0 else BLUE
+    mix = [round(255 + (c - 255) * a) for c in (r, g, b)]
+    return "#{:02x}{:02x}{:02x}".format(*mix)
+
+
+def _html_text(s: str) -> str:
+    s = html.escape(s, quote=True).replace("\r\n", "\n").replace("\r", "\n")
+    return s.replace("\n", "<br/>")
+
+
+def render_html(
+    text: str,
+    explanation: Explanation,
+    max_abs: float | None = None,
+    tokens: bool = False,
+    legend: bool = True,
+) -> str:
+    """The post as HTML for a QTextBrowser (Qt's rich-text subset): each word (or subword with
+    tokens=True) on a background from the diverging scale, a tooltip with its score, the text
+    HTML-escaped, newlines and runs of spaces preserved, and a legend line."""
+    scale = max_abs if max_abs else scale_of(explanation, tokens)
+    parts, last = [], 0
+    for s, e, sc in _spans(explanation, tokens):
+        parts.append(_html_text(text[last:s]))
+        bg = colour(sc, scale)
+        piece = _html_text(text[s:e])
+        if bg:
+            parts.append(
+                f'<span style="background-color:{bg}; color:#000000" title="{sc:+.3f}">{piece}</span>'
+            )
+        else:
+            parts.append(piece)
+        last = e
+    parts.append(_html_text(text[last:]))
+    body = f'<p style="white-space:pre-wrap">{"".join(parts)}</p>'
+    if not legend:
+        return body
+    return body + "\n" + legend_html(explanation, scale)
+
+
+def legend_html(explanation: Explanation, max_abs: float) -> str:
+    what = html.escape(explanation.target_class or explanation.head)
+    unit = "logit" if explanation.objective == "logit" else explanation.objective.replace("_", " ")
+    red, blue = colour(1, 1), colour(-1, 1)
+    note = " The end of this post was not read (too long)." if explanation.truncated else ""
+    conv = "" if explanation.converged else " Attribution did not fully converge; treat it with care."
+    return (
+        f'<p style="color:#444444; font-size:small">'
+        f'<span style="background-color:{red}">&nbsp;&nbsp;&nbsp;</span> toward <b>{what}</b>'
+        f' &nbsp; <span style="background-color:{blue}">&nbsp;&nbsp;&nbsp;</span> against'
+        f" &nbsp; full colour = {max_abs:.3g} ({html.escape(unit)} units).{note}{conv}</p>"
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _term_text(s: str) -> str:
+    """No terminal control sequences from a post (ESC and friends show as '?')."""
+    return _CONTROL.sub("?", s.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def use_colour(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def render_terminal(
+    text: str,
+    explanation: Explanation,
+    color: bool | None = None,
+    k: int = 10,
+    tokens: bool = False,
+    mark: float = 0.25,
+) -> str:
+    """The post for a terminal: with colour, words on red/blue backgrounds (24-bit ANSI); without,
+    words whose |score| >= mark * the largest are written [word:+0.42]. Then the top words."""
+    color = use_colour() if color is None else color
+    scale = scale_of(explanation, tokens)
+    parts, last = [], 0
+    for s, e, sc in _spans(explanation, tokens):
+        parts.append(_term_text(text[last:s]))
+        piece = _term_text(text[s:e])
+        if color:
+            bg = colour(sc, scale)
+            if bg:
+                r, g, b = (int(bg[i : i + 2], 16) for i in (1, 3, 5))
+                piece = f"\x1b[48;2;{r};{g};{b}m\x1b[30m{piece}\x1b[0m"
+        elif abs(sc) >= mark * scale and sc != 0:
+            piece = f"[{piece}:{sc:+.2f}]"
+        parts.append(piece)
+        last = e
+    parts.append(_term_text(text[last:]))
+    lines = ["".join(parts), ""]
+    what = explanation.target_class or explanation.head
+    if color:
+        lines.append(f"red = toward {what}, blue = against (full colour = {scale:.3g})")
+    else:
+        lines.append(f"[word:+s] toward {what} (+) or against it (-); marked where |s| >= {mark * scale:.3g}")
+    for direction, title in (("toward", f"Top words toward {what}"), ("against", "Top words against")):
+        tw = top_words(explanation, k, direction)
+        if tw:
+            lines.append(f"{title}: " + ", ".join(f"{_term_text(w.word)} ({w.score:+.3f})" for w in tw))
+    return "\n".join(lines)
