@@ -1,0 +1,169 @@
+"""Model-card tooling: fold sweep results and the other-subreddit flag shares into metrics.json, and
+render the checkpoint's README.md from metrics.json, so every number in the card has one source.
+
+    python -m cmhl.card ablation --model DIR --sweep runs/sweep      # summarise a sweep (no data needed)
+    python -m cmhl.card other --model DIR --data ../shared/data      # flag shares on other subreddits
+    python -m cmhl.card render --model DIR                           # write README.md, refresh manifest
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, write_manifest
+from .inference import predict_texts, softmax
+
+LADDER = [
+    ("ce", "plain cross-entropy (emotion head only)"),
+    ("heads", "+ valence/intensity heads (lexicon targets)"),
+    ("circumplex", "+ circumplex supervision"),
+    ("contradiction", "+ contradiction & consistency terms (emotion-only CMHL)"),
+    ("default", "+ joint distress training = full CMHL (shipped recipe)"),
+]
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+def _store(folder: Path, metrics: dict) -> None:
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1), encoding="utf-8")
+    write_manifest(folder)
+
+
+def summarise_sweep(sweep: Path) -> dict:
+    runs = defaultdict(list)
+    for f in sorted(sweep.glob("*.json")):
+        r = json.loads(f.read_text(encoding="utf-8"))
+        row = {"seed": r["seed"], "train_seconds": r["train_seconds"]}
+        for key in ("emotion_test", "distress_test", "emotion_val", "distress_val"):
+            if key in r:
+                row[key] = {k: r[key][k] for k in ("macro_f1", "weighted_f1", "accuracy", "macro_recall")}
+                if "contradiction_rate" in r[key]:
+                    row[key]["contradiction_rate"] = r[key]["contradiction_rate"]
+        runs[r["name"]].append(row)
+    return dict(runs)
+
+
+def other_subreddit_shares(ckpt, data: Path) -> dict:
+    csv.field_size_limit(2**31 - 1)
+    with open(data / "distress" / "other_subreddits.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    preds = predict_texts(ckpt.model, ckpt.tokenizer, [r["text"] for r in rows])
+    probs = softmax(preds.distress_logits, ckpt.calibration.temperatures.get("distress", 1.0))
+    labels = ckpt.config.distress_labels
+    out: dict[str, dict] = {}
+    subs = np.array([r["subreddit"] for r in rows])
+    for sub in sorted(set(subs), key=str.lower):
+        m = subs == sub
+        entry = {"n": int(m.sum())}
+        for rule in ckpt.calibration.rules:
+            entry[rule.name] = float((rule.scores(probs[m], labels) >= rule.threshold).mean())
+        top = probs[m].argmax(1)
+        entry["top_category"] = {lab: float((top == i).mean()) for i, lab in enumerate(labels)}
+        out[sub] = entry
+    return out
+
+
+def _mean_sd(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def render(ckpt, template: Path) -> str:
+    m = ckpt.metrics
+    emo, dis = m.get("emotion_test", {}), m.get("distress_test", {})
+    lines = []
+    sub = {}
+    sub["EMOTION_SUMMARY"] = (
+        f"| accuracy | macro-F1 | weighted-F1 | macro recall | contradiction rate | valence agreement (r) |\n"
+        f"|---|---|---|---|---|---|\n| {emo['accuracy']:.4f} | {emo['macro_f1']:.4f} | {emo['weighted_f1']:.4f} "
+        f"| {emo['macro_recall']:.4f} | {emo['contradiction_rate']:.4f} | {emo['valence_agreement']['pearson']:.3f} |"
+    )
+    sub["DISTRESS_SUMMARY"] = (
+        f"| accuracy | macro-F1 | weighted-F1 | macro recall |\n|---|---|---|---|\n"
+        f"| {dis['accuracy']:.4f} | {dis['macro_f1']:.4f} | {dis['weighted_f1']:.4f} | {dis['macro_recall']:.4f} |"
+    )
+    for key, rep in (("EMOTION_CLASSES", emo), ("DISTRESS_CLASSES", dis)):
+        rows = ["| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
+        rows += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                 for c, v in rep["per_class"].items()]
+        sub[key] = "\n".join(rows)
+    cm = dis["confusion"]
+    rows = ["| gold \\ predicted | " + " | ".join(cm["labels"]) + " |", "|---" * (len(cm["labels"]) + 1) + "|"]
+    rows += [f"| {lab} | " + " | ".join(str(x) for x in r) + " |" for lab, r in zip(cm["labels"], cm["matrix"])]
+    sub["DISTRESS_CONFUSION"] = "\n".join(rows)
+    rows = ["| rule | score | target recall (validation) | threshold | test recall | test precision | "
+            "test specificity | share of test posts flagged |", "|---|---|---|---|---|---|---|---|"]
+    for rule in ckpt.calibration.rules:
+        f = dis["flags"][rule.name]
+        score = f"1 − P({rule.cls})" if rule.kind == "not_class" else f"P({rule.cls})"
+        rows.append(f"| {rule.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
+                    f"{f['precision']:.4f} | {f['specificity']:.4f} | {f['flagged_share']:.3f} |")
+    sub["FLAGS"] = "\n".join(rows)
+    abl = m.get("ablation", {})
+    rows = ["| recipe | seeds | emotion macro-F1 | emotion weighted-F1 | contradiction rate | distress macro-F1 |",
+            "|---|---|---|---|---|---|"]
+    for name, desc in LADDER:
+        runs = abl.get(name, [])
+        if not runs:
+            continue
+        e = [r["emotion_test"] for r in runs if "emotion_test" in r]
+        d = [r["distress_test"]["macro_f1"] for r in runs if "distress_test" in r]
+        rows.append(
+            f"| {desc} | {len(runs)} | {_mean_sd([x['macro_f1'] for x in e])} | {_mean_sd([x['weighted_f1'] for x in e])} "
+            f"| {_mean_sd([x['contradiction_rate'] for x in e])} | {_mean_sd(d) if d else '—'} |"
+        )
+    if "distress_ce" in abl:
+        d = [r["distress_test"]["macro_f1"] for r in abl["distress_ce"]]
+        rows.append(f"| plain cross-entropy, distress only (reference) | {len(d)} | — | — | — | {_mean_sd(d)} |")
+    sub["ABLATION"] = "\n".join(rows)
+    other = m.get("other_subreddits", {})
+    rules = [r.name for r in ckpt.calibration.rules]
+    rows = ["| subreddit | n | " + " | ".join(f"flagged by {r}" for r in rules) + " | most common top category |",
+            "|---" * (len(rules) + 3) + "|"]
+    for s, e in other.items():
+        top = max(e["top_category"], key=e["top_category"].get)
+        rows.append(f"| r/{s} | {e['n']} | " + " | ".join(f"{e[r]:.1%}" for r in rules)
+                    + f" | {top} ({e['top_category'][top]:.0%}) |")
+    sub["OTHER"] = "\n".join(rows) if other else "(not measured)"
+    sub["HASHES"] = "\n".join(f"- `{k}`: {v.get('data_file')} sha256 `{v.get('data_sha256')}`"
+                              for k, v in m.items() if isinstance(v, dict) and "data_sha256" in v)
+    text = template.read_text(encoding="utf-8")
+    for k, v in sub.items():
+        text = text.replace("{{" + k + "}}", v)
+    del lines
+    return text
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m cmhl.card")
+    ap.add_argument("action", choices=("ablation", "other", "render"))
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--sweep", type=Path)
+    ap.add_argument("--data", type=Path)
+    ap.add_argument("--template", type=Path, default=Path(__file__).parent / "card_template.md")
+    a = ap.parse_args(argv)
+    metrics = _metrics(a.model)
+    if a.action == "ablation":
+        metrics["ablation"] = summarise_sweep(a.sweep)
+        _store(a.model, metrics)
+    elif a.action == "other":
+        metrics["other_subreddits"] = other_subreddit_shares(load_checkpoint(a.model), a.data)
+        _store(a.model, metrics)
+    else:
+        (a.model / "README.md").write_text(render(load_checkpoint(a.model), a.template), encoding="utf-8")
+        write_manifest(a.model)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

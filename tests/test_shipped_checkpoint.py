@@ -1,0 +1,41 @@
+"""The shipped default checkpoint: it loads, its manifest verifies, and `cmhl evaluate` on the test
+splits reproduces its metrics.json (needs ../shared/data; skipped with a reason without it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cmhl.checkpoint import load_checkpoint, verify_manifest
+from conftest import DATA, SHIPPED, needs_data, needs_shipped
+
+from cmhl_desktop.cli import main as cli_main
+
+pytestmark = [needs_shipped, pytest.mark.slow]
+
+
+def test_shipped_checkpoint_loads_and_verifies():
+    verify_manifest(SHIPPED)
+    ck = load_checkpoint(SHIPPED)
+    assert ck.config.distress_labels == ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
+    assert {r.name for r in ck.calibration.rules} == {"any_distress", "suicidewatch"}
+    assert (SHIPPED / "model.safetensors").stat().st_size < 50 * 2**20  # fp16 storage
+    assert "not a diagnosis" in ck.card().lower()
+    for rule in ck.calibration.rules:  # the stored threshold is the one its stored PR points give
+        assert rule.threshold == pytest.approx(rule.threshold_for(rule.target_recall))
+
+
+@needs_data
+@pytest.mark.parametrize("task", ["emotion", "distress"])
+def test_evaluate_reproduces_metrics_json(task, capsys, no_network):
+    stored = json.loads((SHIPPED / "metrics.json").read_text())[f"{task}_test"]
+    rc = cli_main(["evaluate", "--model", str(SHIPPED), "--task", task, "--data", str(DATA), "--split", "test",
+                   "--json"])
+    assert rc == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["data_sha256"] == stored["data_sha256"]
+    for key in ("accuracy", "macro_f1", "weighted_f1", "macro_recall"):
+        assert rep[key] == pytest.approx(stored[key], abs=0.002), key
+    for name, flag in stored.get("flags", {}).items():
+        for key in ("recall", "precision", "specificity"):
+            assert rep["flags"][name][key] == pytest.approx(flag[key], abs=0.002), (name, key)
