@@ -94,24 +94,39 @@ def render(ckpt, template: Path) -> str:
     )
     for key, rep in (("EMOTION_CLASSES", emo), ("DISTRESS_CLASSES", dis)):
         rows = ["| class | precision | recall | F1 | n |", "|---|---|---|---|---|"]
-        rows += [f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-                 for c, v in rep["per_class"].items()]
+        rows += [
+            f"| {c} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+            for c, v in rep["per_class"].items()
+        ]
         sub[key] = "\n".join(rows)
     cm = dis["confusion"]
-    rows = ["| gold \\ predicted | " + " | ".join(cm["labels"]) + " |", "|---" * (len(cm["labels"]) + 1) + "|"]
-    rows += [f"| {lab} | " + " | ".join(str(x) for x in r) + " |" for lab, r in zip(cm["labels"], cm["matrix"])]
+    rows = [
+        "| gold \\ predicted | " + " | ".join(cm["labels"]) + " |",
+        "|---" * (len(cm["labels"]) + 1) + "|",
+    ]
+    rows += [
+        f"| {lab} | " + " | ".join(str(x) for x in r) + " |"
+        for lab, r in zip(cm["labels"], cm["matrix"], strict=True)
+    ]
     sub["DISTRESS_CONFUSION"] = "\n".join(rows)
-    rows = ["| rule | score | target recall (validation) | threshold | test recall | test precision | "
-            "test specificity | share of test posts flagged |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| rule | score | target recall (validation) | threshold | test recall | test precision | "
+        "test specificity | share of test posts flagged |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for rule in ckpt.calibration.rules:
         f = dis["flags"][rule.name]
         score = f"1 − P({rule.cls})" if rule.kind == "not_class" else f"P({rule.cls})"
-        rows.append(f"| {rule.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
-                    f"{f['precision']:.4f} | {f['specificity']:.4f} | {f['flagged_share']:.3f} |")
+        rows.append(
+            f"| {rule.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
+            f"{f['precision']:.4f} | {f['specificity']:.4f} | {f['flagged_share']:.3f} |"
+        )
     sub["FLAGS"] = "\n".join(rows)
     abl = m.get("ablation", {})
-    rows = ["| recipe | seeds | emotion macro-F1 | emotion weighted-F1 | contradiction rate | distress macro-F1 |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| recipe | seeds | emotion macro-F1 | emotion weighted-F1 | contradiction rate | distress macro-F1 |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, desc in LADDER:
         runs = abl.get(name, [])
         if not runs:
@@ -124,19 +139,29 @@ def render(ckpt, template: Path) -> str:
         )
     if "distress_ce" in abl:
         d = [r["distress_test"]["macro_f1"] for r in abl["distress_ce"]]
-        rows.append(f"| plain cross-entropy, distress only (reference) | {len(d)} | — | — | — | {_mean_sd(d)} |")
+        rows.append(
+            f"| plain cross-entropy, distress only (reference) | {len(d)} | — | — | — | {_mean_sd(d)} |"
+        )
     sub["ABLATION"] = "\n".join(rows)
     other = m.get("other_subreddits", {})
     rules = [r.name for r in ckpt.calibration.rules]
-    rows = ["| subreddit | n | " + " | ".join(f"flagged by {r}" for r in rules) + " | most common top category |",
-            "|---" * (len(rules) + 3) + "|"]
+    rows = [
+        "| subreddit | n | " + " | ".join(f"flagged by {r}" for r in rules) + " | most common top category |",
+        "|---" * (len(rules) + 3) + "|",
+    ]
     for s, e in other.items():
         top = max(e["top_category"], key=e["top_category"].get)
-        rows.append(f"| r/{s} | {e['n']} | " + " | ".join(f"{e[r]:.1%}" for r in rules)
-                    + f" | {top} ({e['top_category'][top]:.0%}) |")
+        rows.append(
+            f"| r/{s} | {e['n']} | "
+            + " | ".join(f"{e[r]:.1%}" for r in rules)
+            + f" | {top} ({e['top_category'][top]:.0%}) |"
+        )
     sub["OTHER"] = "\n".join(rows) if other else "(not measured)"
-    sub["HASHES"] = "\n".join(f"- `{k}`: {v.get('data_file')} sha256 `{v.get('data_sha256')}`"
-                              for k, v in m.items() if isinstance(v, dict) and "data_sha256" in v)
+    sub["HASHES"] = "\n".join(
+        f"- `{k}`: {v.get('data_file')} sha256 `{v.get('data_sha256')}`"
+        for k, v in m.items()
+        if isinstance(v, dict) and "data_sha256" in v
+    )
     text = template.read_text(encoding="utf-8")
     for k, v in sub.items():
         text = text.replace("{{" + k + "}}", v)
