@@ -4,6 +4,7 @@ run on worker threads, so the window can appear before any of it is loaded."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,4 +151,43 @@ def load_engine(path: str | Path, targets: dict[str, float] | None = None) -> En
         t = (targets or {}).get(rule.name)
         if t is not None and 0 < t <= 1:
             policy.set_target_recall(rule.name, float(t))
-    return Engine(ckpt, Scorer(ckpt, ScoringOptions()), policy)
+    engine = Engine(ckpt, Scorer(ckpt, gui_scoring_options(ScoringOptions)), policy)
+    warm_up_attribution()
+    return engine
+
+
+def warm_up_attribution() -> None:
+    """Import Captum (and the matplotlib/scipy it pulls in) now, on the loading thread: imported later,
+    on the first explanation, its module initialisation holds the GIL long enough to stall the window
+    in the middle of a scoring run."""
+    try:
+        import captum.attr  # noqa: F401
+
+        import cmhl_desktop.core.attribution  # noqa: F401
+    except Exception:  # attribution is optional for loading; its errors show when it is used
+        pass
+
+
+GUI_CHUNK = 256  # posts per streamed chunk: results appear often, an explanation waits one chunk at most
+
+
+def gui_scoring_options(options_cls):
+    """Scoring options for the window: smaller chunks than the CLI (results stream sooner, the model
+    lock is released more often) and one core left to the GUI thread, so the window never stalls
+    behind torch's busy threads. CMHL_SCORING_THREADS overrides the thread count."""
+    env = os.environ.get("CMHL_SCORING_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        threads = int(env)
+    else:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+        threads = max(1, cores - 1)
+    kw = {}
+    fields = getattr(options_cls, "__dataclass_fields__", {})
+    if "chunk" in fields:
+        kw["chunk"] = GUI_CHUNK
+    if "threads" in fields:
+        kw["threads"] = threads
+    return options_cls(**kw)
