@@ -242,7 +242,7 @@ def main() -> int:
 
     rows = [
         (
-            "launch → window shown (s), median of %d" % args.repeats,
+            f"launch → window shown (s), median of {args.repeats}",
             lazy,
             eager,
             "eager torch+transformers import",
