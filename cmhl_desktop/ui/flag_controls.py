@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QWidget
 
 RECALL_MIN, RECALL_MAX, RECALL_STEP = 0.50, 0.99, 0.01
 
@@ -63,6 +63,9 @@ class FlagRulesPanel(QGroupBox):
             spin.setValue(min(RECALL_MAX, max(RECALL_MIN, targets.get(rule.name, rule.target_recall))))
             info = QLabel("")
             info.setObjectName("ruleInfo")
+            info.setWordWrap(True)  # never widens the window
+            info.setMinimumWidth(120)
+            info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.grid.addWidget(name, k, 0)
             self.grid.addWidget(spin, k, 1)
             self.grid.addWidget(info, k, 2)
@@ -95,3 +98,4 @@ class FlagRulesPanel(QGroupBox):
         if flagged is not None:
             text += f" · {flagged:,} flagged here"
         label.setText(text)
+        label.setToolTip(text)

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 ORG, APP = "CMHL", "CMHL Desktop"
 MAX_RECENT = 8
 FLUSH_MS = 150  # scoring chunks are put into the table at most this often
+SORT_LIVE_MAX = 20_000  # up to this many scored rows the table stays flagged-first during a run
 EXPLAIN_BATCH = 8  # posts per batched attribution call in "Explain all flagged"
 OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
@@ -152,6 +153,8 @@ class MainWindow(QMainWindow):
         self._probs_cache: dict = {}
         self._deferred: dict[str, list] = {}
         self._closing = False  # set by shutdown(): no new work starts
+        self._auto_selecting = False
+        self._user_picked = False  # the user chose a row in this table (then it is never moved)
         self._score_pending = False  # a table waits for the model
         self._progress_task: workers.Task | None = None
         self._progress_started = 0.0
@@ -404,7 +407,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([820, 540])
+        self.splitter.setSizes([870, 530])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
@@ -687,6 +690,7 @@ class MainWindow(QMainWindow):
 
     def _on_table_read(self, path: Path, table) -> None:
         self._generation += 1
+        self._user_picked = False
         self._explain_cache.clear()
         self._pending_chunks.clear()
         self.table = table
@@ -750,7 +754,19 @@ class MainWindow(QMainWindow):
     def rescore(self) -> None:
         if self.table is None or self.engine is None or self._busy():
             return
+        from cmhl_desktop.core.review_store import Review
+
+        # keep every review across the new run: those on screen (a reopened export's), then the store's
+        kept = {
+            i: Review(r.review_status, r.review_note, r.reviewer)
+            for i, r in enumerate(self.model.results)
+            if r is not None and (r.review_status != "unreviewed" or r.review_note)
+        }
+        if self.store is not None:
+            kept.update(self.store.all())
+        self._stored_reviews = kept
         self._generation += 1
+        self._user_picked = False
         self._explain_cache.clear()
         self.model.reset(self.table.texts())
         self.start_scoring()
@@ -818,9 +834,9 @@ class MainWindow(QMainWindow):
             return
         first = self.model.scored_count() == 0
         for start, chunk in chunks:
-            self.model.add_results(start, chunk)
-        if self.proxy.active():
-            self.proxy.refresh_all()
+            self.model.add_results(start, chunk, on_stored=self.proxy.refresh_rows)
+        if self.model.scored_count() <= SORT_LIVE_MAX:
+            self.model.resort()  # flagged first while the run goes on (the selection stays put)
         self._update_counts()
         if first:
             self._select_first()
@@ -836,6 +852,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"Scored {n:,} posts in {el:.1f} s · {flagged:,} flagged (flagged posts first).", 15000
         )
+        if not self._user_picked:
+            self.select_proxy_row(0)  # the top flagged post, unless the user chose one meanwhile
         self._select_first()
         self._defer("score", self.scoring_done, n)
 
@@ -934,10 +952,14 @@ class MainWindow(QMainWindow):
         if self.proxy.rowCount() and not self.view.currentIndex().isValid():
             self.select_proxy_row(0)
 
-    def select_proxy_row(self, row: int) -> None:
+    def select_proxy_row(self, row: int, by_user: bool = False) -> None:
         idx = self.proxy.index(row, COL_FLAG)
         if idx.isValid():
-            self.view.setCurrentIndex(idx)
+            self._auto_selecting = not by_user
+            try:
+                self.view.setCurrentIndex(idx)
+            finally:
+                self._auto_selecting = False
             self.view.scrollTo(idx)
 
     def select_input_row(self, input_row: int) -> bool:
@@ -952,6 +974,8 @@ class MainWindow(QMainWindow):
         return idx.data(ROW_ROLE) if idx.isValid() else None
 
     def _current_changed(self, current, _previous) -> None:
+        if not self._auto_selecting:
+            self._user_picked = True
         self._show_current()
 
     def _show_current(self) -> None:
@@ -981,7 +1005,7 @@ class MainWindow(QMainWindow):
         while 0 <= i < n:
             r = self.proxy.index(i, 0).data(RESULT_ROLE)
             if r is not None and r.flagged:
-                self.select_proxy_row(i)
+                self.select_proxy_row(i, by_user=True)
                 return
             i += step
         self.statusBar().showMessage("No more flagged posts " + ("below." if step > 0 else "above."), 3000)

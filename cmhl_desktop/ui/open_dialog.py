@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -108,6 +107,7 @@ class OpenDialog(QDialog):
         if not isinstance(e, InputError):
             log.warning("preview of a file failed: %s", type(e).__name__)
         self.error_label.setText(msg)
+        self.error_label.setVisible(bool(msg))
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok) if hasattr(self, "buttons") else None
         if ok is not None:
             ok.setEnabled(False)
@@ -116,6 +116,7 @@ class OpenDialog(QDialog):
         from cmhl_desktop.core.readers import read_input
 
         self.error_label.setText("")
+        self.error_label.hide()
         try:
             table = read_input(self.path, sheet=self.sheet(), limit=PREVIEW_ROWS)
         except Exception as e:
@@ -167,4 +168,3 @@ class OpenDialog(QDialog):
         if 0 <= col < self.preview.columnCount():
             self.preview.scrollToItem(self.preview.item(0, col)) if self.preview.rowCount() else None
         self.preview.horizontalHeader().setSortIndicatorShown(False)
-        _ = Qt  # keep import for type checkers

@@ -79,14 +79,17 @@ class ResultsModel(QAbstractTableModel):
     def clear(self) -> None:
         self.reset([], [])
 
-    def add_results(self, start: int, chunk: list[PostResult]) -> None:
-        """Store a chunk of results; rows not shown yet are appended at the end."""
+    def add_results(self, start: int, chunk: list[PostResult], on_stored=None) -> None:
+        """Store a chunk of results; rows not shown yet are appended at the end. `on_stored(indices)`
+        runs after the results are stored and before views hear of the new rows (filters use it)."""
         new = []
         for k, r in enumerate(chunk):
             i = start + k
             if self.results[i] is None:
                 new.append(i)
             self.results[i] = r
+        if on_stored is not None:
+            on_stored(range(start, start + len(chunk)))
         if new:
             n = len(self.order)
             self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
