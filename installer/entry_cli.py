@@ -1,0 +1,10 @@
+"""Frozen entry point of `cmhl` (the command line: score, explain, train, evaluate, calibrate)."""
+
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    from cmhl_desktop.cli import main
+
+    sys.exit(main())

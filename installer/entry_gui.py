@@ -1,0 +1,10 @@
+"""Frozen entry point of `cmhl-desktop` (the GUI; `--smoke-test OUT.png` runs it offscreen)."""
+
+import multiprocessing
+import sys
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    from cmhl_desktop.__main__ import main
+
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Write a tiny, randomly initialised RoBERTa CMHL checkpoint (build-venv helper, not shipped).
+
+    python installer/tiny_roberta.py OUT_DIR
+
+The shipped checkpoint is BERT (MiniLM); the design says a RoBERTa folder must work unchanged. This
+checkpoint lets the build probe and the frozen smoke test exercise the RoBERTa code paths of
+transformers (config, model, byte-level BPE tokenizer) without any download: the tokenizer is
+trained on the bundled fictional sample posts, the encoder has 2 layers of width 32, the heads and
+flag rules are copied from the shipped checkpoint's config and calibration. Its scores mean nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_texts() -> list[str]:
+    path = ROOT / "resources" / "samples" / "forum_posts.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    # the longest column of each row is the post text; enough for a tokenizer of a few hundred tokens
+    return [max(r, key=len) for r in rows[1:] if r]
+
+
+def make(out: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "model"))
+    from cmhl.calibration import Calibration
+    from cmhl.checkpoint import save_checkpoint
+    from cmhl.config import ModelConfig
+    from cmhl.modeling import CMHLModel
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
+
+    shipped = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        sample_texts() * 4, vocab_size=600, min_frequency=1, special_tokens=specials, show_progress=False
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_file, merges_file = bpe.save_model(tmp)
+        tokenizer = RobertaTokenizer(vocab=vocab_file, merges=merges_file, model_max_length=64)
+
+    cfg = ModelConfig.load(shipped / "config.json")
+    cfg.name = "tiny-roberta-probe"
+    cfg.max_length = 64
+    enc_cfg = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64 + 2,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    encoder = RobertaModel(enc_cfg, add_pooling_layer=False)
+    model = CMHLModel(cfg, encoder=encoder)
+    calibration = Calibration.load(shipped / "calibration.json")
+    return save_checkpoint(out, model, tokenizer, calibration=calibration, metrics={}, card=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(make(Path(argv[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
