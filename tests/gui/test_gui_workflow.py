@@ -9,7 +9,7 @@ import math
 
 import pytest
 from conftest import POSTS, open_and_score, write_posts
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 
@@ -255,3 +255,66 @@ def test_filters(qtbot, make_window, tmp_path):
     assert finite == sorted(finite, reverse=True)
     w.view.sortByColumn(COL_FLAG, Qt.SortOrder.AscendingOrder)
     assert flagged_column(w) == sorted(flagged_column(w), reverse=True)
+
+
+def test_explain_all_flagged_and_export_highlights(qtbot, make_window, posts_csv, tmp_path):
+    from cmhl_desktop.core.readers import read_input
+
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    flagged = [i for i, r in enumerate(w.model.results) if r.flagged]
+    assert flagged
+    with qtbot.waitSignal(w.explain_all_done, timeout=120_000) as blocker:
+        w.act_explain_all.trigger()
+    assert blocker.args[0] <= len(flagged)
+    for i in flagged:
+        r = w.model.result(i)
+        assert r.words is not None and r.attribution_target.startswith("distress:"), "words kept for export"
+        assert all(w.model.texts[i][ws.start : ws.end] == ws.word for ws in r.words)
+    # explained posts open instantly from the cache
+    w.select_input_row(flagged[0])
+    assert w.detail.attr_status.text().startswith("Highlights")
+    out = tmp_path / "explained.xlsx"
+    with qtbot.waitSignal(w.export_done, timeout=60_000):
+        w.export_to(out)
+    back = read_input(out)
+    assert [r.attribution_target for r in back.results if r.flagged] == [
+        w.model.result(i).attribution_target for i in flagged
+    ]
+
+
+def test_subword_toggle_and_rescore_keeps_reviews(qtbot, make_window, posts_csv):
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    w.select_proxy_row(0)
+    qtbot.waitUntil(lambda: w.detail.attr_status.text().startswith("Highlights"), timeout=60_000)
+    words_html = w.detail.browser.toHtml()
+    with qtbot.waitSignal(w.explanation_ready, timeout=60_000):
+        w.detail.tokens_box.setChecked(True)
+    assert w.detail.browser.toHtml() != words_html, "the token view differs from the word view"
+    row = w.current_input_row()
+    w.set_review_status("confirmed")
+    with qtbot.waitSignal(w.scoring_done, timeout=60_000):
+        w.act_rescore.trigger()
+    assert w.model.result(row).review_status == "confirmed"
+
+
+def test_user_selection_is_not_moved_by_a_finishing_run(qtbot, make_window, tmp_path):
+    path = write_posts(tmp_path / "many.csv", n=1500)
+    w = make_window()
+    picked = []
+
+    def pick(*_):
+        if not picked and w.model.scored_count() > 3 and w.model.scored_count() < 1500:
+            picked.append(True)
+            QTimer.singleShot(
+                0, lambda: (w.select_proxy_row(2, by_user=True), picked.append(w.current_input_row()))
+            )
+
+    w.model.rowsInserted.connect(pick)
+    with qtbot.waitSignal(w.scoring_done, timeout=120_000):
+        w.open_path(path, ask=False)
+    assert len(picked) == 2, "the user picked a row while the run went on"
+    assert w.current_input_row() == picked[1], "the finishing run did not move the user's selection"
+    flags = flagged_column(w)
+    assert flags == sorted(flags, reverse=True)
