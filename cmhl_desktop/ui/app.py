@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from cmhl_desktop import __version__
 from cmhl_desktop.core import paths
+from cmhl_desktop.ui.qt_compat import install_refcount_guard
 
 ORG, APP_NAME = "CMHL", "CMHL Desktop"
 
@@ -24,6 +25,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
+    install_refcount_guard(app)  # PySide6 6.12 on Python < 3.12: see ui/qt_compat.py
     apply_style(app)
     return app  # type: ignore[return-value]
 

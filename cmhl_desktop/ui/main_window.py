@@ -67,7 +67,6 @@ log = logging.getLogger(__name__)
 ORG, APP = "CMHL", "CMHL Desktop"
 MAX_RECENT = 8
 FLUSH_MS = 150  # scoring chunks are put into the table at most this often
-SORT_LIVE_MAX = 20_000  # up to this many scored rows the table stays flagged-first during a run
 EXPLAIN_BATCH = 8  # posts per batched attribution call in "Explain all flagged"
 OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
@@ -834,9 +833,9 @@ class MainWindow(QMainWindow):
             return
         first = self.model.scored_count() == 0
         for start, chunk in chunks:
-            self.model.add_results(start, chunk, on_stored=self.proxy.refresh_rows)
-        if self.model.scored_count() <= SORT_LIVE_MAX:
-            self.model.resort()  # flagged first while the run goes on (the selection stays put)
+            # rows go straight to their sorted place (flagged first while the run goes on); the
+            # selection stays on its post
+            self.model.add_results(start, chunk, on_stored=self.proxy.refresh_rows, keep_sorted=True)
         self._update_counts()
         if first:
             self._select_first()
@@ -846,7 +845,8 @@ class MainWindow(QMainWindow):
         if gen != self._generation:
             return
         el = time.perf_counter() - self._score_started
-        self.model.resort()
+        if not self.model.is_sorted():
+            self.model.resort()
         self._after_results_changed()
         flagged = sum(1 for r in self.model.results if r is not None and r.flagged)
         self.statusBar().showMessage(

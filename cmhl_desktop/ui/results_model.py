@@ -10,6 +10,7 @@ chunks arrive (appended), and are put in sort order when a run completes or a he
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 
@@ -17,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QIcon
 
 from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES, PostResult
+from cmhl_desktop.ui import qt_compat
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the input row index (0-based) behind a table row
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the PostResult
@@ -35,6 +37,9 @@ COLUMNS = ("#", "Flag", "Category", "Distress", "Emotion", "Valence", "Intensity
     COL_TEXT,
 ) = range(len(COLUMNS))
 SNIPPET_CHARS = 160
+# Up to this many rows, new rows are inserted at their sorted place as they arrive (each insert costs
+# the proxy and the view O(rows)); beyond it they are appended and sorted once at the end of a run.
+SORT_IN_PLACE_MAX = 20_000
 FLAG_BG = QColor("#fde4e4")
 REVIEW_COLORS = {
     "unreviewed": QColor("#6b6b6b"),
@@ -46,6 +51,18 @@ REVIEW_COLORS = {
 
 def _num(x: float) -> float:
     return x if isinstance(x, (int, float)) and math.isfinite(x) else math.inf
+
+
+class _Desc:
+    """A sort key in reverse order (for inserting into a descending sort with bisect)."""
+
+    __slots__ = ("k",)
+
+    def __init__(self, k) -> None:
+        self.k = k
+
+    def __lt__(self, other: _Desc) -> bool:
+        return other.k < self.k
 
 
 def snippet(text: str, n: int = SNIPPET_CHARS) -> str:
@@ -61,6 +78,8 @@ class ResultsModel(QAbstractTableModel):
         self.order: list[int] = []  # source row -> input row index
         self._pos: dict[int, int] | None = None  # input row index -> source row (built lazily)
         self._sort: tuple[int, Qt.SortOrder] = (COL_FLAG, Qt.SortOrder.AscendingOrder)
+        self._keys: list | None = None  # sort key per source row, kept while rows are inserted in place
+        self._is_sorted = True
         self.flag_icon = QIcon()
 
     # ------------------------------------------------------------------ filling
@@ -72,6 +91,8 @@ class ResultsModel(QAbstractTableModel):
         self.results = list(results) if results is not None else [None] * len(texts)
         self.order = list(range(len(texts))) if results is not None else []
         self._pos = None
+        self._keys = None
+        self._is_sorted = True  # an empty table is sorted; rows then go in their place
         if results is not None:
             self._apply_sort()
         self.endResetModel()
@@ -79,9 +100,12 @@ class ResultsModel(QAbstractTableModel):
     def clear(self) -> None:
         self.reset([], [])
 
-    def add_results(self, start: int, chunk: list[PostResult], on_stored=None) -> None:
-        """Store a chunk of results; rows not shown yet are appended at the end. `on_stored(indices)`
-        runs after the results are stored and before views hear of the new rows (filters use it)."""
+    def add_results(
+        self, start: int, chunk: list[PostResult], on_stored=None, keep_sorted: bool = False
+    ) -> None:
+        """Store a chunk of results. Rows not shown yet are inserted where the current sort puts them
+        (`keep_sorted`, when the table is sorted) or appended at the end. `on_stored(indices)` runs
+        after the results are stored and before views hear of the new rows (filters use it)."""
         new = []
         for k, r in enumerate(chunk):
             i = start + k
@@ -91,16 +115,43 @@ class ResultsModel(QAbstractTableModel):
         if on_stored is not None:
             on_stored(range(start, start + len(chunk)))
         if new:
-            n = len(self.order)
-            self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
-            self.order.extend(new)
-            if self._pos is not None:
-                self._pos.update((i, n + j) for j, i in enumerate(new))
-            self.endInsertRows()
+            if keep_sorted and self._is_sorted and len(self.order) + len(new) <= SORT_IN_PLACE_MAX:
+                self._insert_sorted(new)
+            else:
+                n = len(self.order)
+                self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
+                self.order.extend(new)
+                self._is_sorted = False
+                self._keys = None
+                if self._pos is not None:
+                    self._pos.update((i, n + j) for j, i in enumerate(new))
+                self.endInsertRows()
         fresh = set(new)
         updated = [i for i in range(start, start + len(chunk)) if i not in fresh]
         if updated:
             self.rows_changed(updated)
+
+    def _insert_sorted(self, new: list[int]) -> None:
+        """Insert rows at their sorted places, one insert signal per contiguous block: views and the
+        proxy only handle the new rows (a re-sort would re-map and repaint every row)."""
+        column, order = self._sort
+        key = self._key(column)
+        wrap = _Desc if order == Qt.SortOrder.DescendingOrder else (lambda k: k)
+        if self._keys is None:
+            self._keys = [wrap(key(i)) for i in self.order]
+        keys = self._keys
+        groups: dict[int, list[tuple[object, int]]] = {}
+        for k, i in sorted(((wrap(key(i)), i) for i in new), key=lambda t: t[0]):
+            groups.setdefault(bisect.bisect_left(keys, k), []).append((k, i))
+        for n, p in enumerate(sorted(groups, reverse=True)):  # from the end: earlier positions stay valid
+            if n % 256 == 255:
+                qt_compat.top_up()
+            g = groups[p]
+            self.beginInsertRows(QModelIndex(), p, p + len(g) - 1)
+            self.order[p:p] = [i for _, i in g]
+            keys[p:p] = [k for k, _ in g]
+            self._pos = None
+            self.endInsertRows()
 
     # ------------------------------------------------------------------ lookups
 
@@ -123,6 +174,7 @@ class ResultsModel(QAbstractTableModel):
 
     def rows_changed(self, input_rows: Iterable[int], columns: tuple[int, int] | None = None) -> None:
         """Tell views that these rows' results changed (review, flags)."""
+        self._keys = None  # a changed review or flag may change a sort key
         rows = sorted(r for r in (self.source_row(i) for i in input_rows) if r is not None)
         if not rows:
             return
@@ -275,6 +327,11 @@ class ResultsModel(QAbstractTableModel):
         # the flag column sorts "flagged first, highest score first" when ascending (the default)
         self.order.sort(key=self._key(column), reverse=reverse)
         self._pos = None
+        self._keys = None
+        self._is_sorted = True
+
+    def is_sorted(self) -> bool:
+        return self._is_sorted
 
 
 HEADER_TIPS = (

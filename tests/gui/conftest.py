@@ -56,6 +56,15 @@ def _gui_env(no_network, tmp_path, monkeypatch):
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _refcount_guard(qapp):
+    """The app's guard against PySide6 6.12's lost references on Python < 3.12 (ui/qt_compat.py)."""
+    from cmhl_desktop.ui.qt_compat import install_refcount_guard
+
+    install_refcount_guard(qapp)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def no_threads_left(qapp):
     """Fail a test that leaves a worker thread running (a thread that is just quitting after its

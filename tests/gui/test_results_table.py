@@ -72,10 +72,16 @@ def test_chunks_appear_and_sort_flagged_first(qtbot):
     results = fake_results(500)
     model.reset(texts)
     assert proxy.rowCount() == 0
-    for s in range(0, 500, 64):  # arrival order, as a worker delivers them
-        model.add_results(s, results[s : s + 64])
+    view.selectRow(0)
+    for s in range(0, 500, 64):  # arrival order, as a worker delivers them; each lands in its place
+        model.add_results(s, results[s : s + 64], keep_sorted=True)
         assert proxy.rowCount() == min(s + 64, 500)
+        if s == 0:
+            picked = view.currentIndex().data(ROW_ROLE)
+    assert view.currentIndex().data(ROW_ROLE) == picked, "the selection stays on its post"
+    in_place = list(model.order)
     model.resort()
+    assert model.order == in_place, "inserting in place gives exactly the full sort"
     flags = [x == FLAG_MARK for x in col(proxy, COL_FLAG)]
     assert flags == sorted(flags, reverse=True)
     flagged_scores = [r.distress_score for r in col(proxy, 0, RESULT_ROLE) if r.flagged]
@@ -88,6 +94,23 @@ def test_chunks_appear_and_sort_flagged_first(qtbot):
     assert "\n" not in snippet("a\nb\n  c")
     # the row column is the 1-based input row
     assert int(proxy.index(0, COL_ROW).data()) == proxy.index(0, 0).data(ROW_ROLE) + 1
+
+
+@pytest.mark.parametrize("column", [COL_FLAG, COL_DISTRESS, COL_TEXT, COL_REVIEW])
+@pytest.mark.parametrize("order", [Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder])
+def test_insert_in_place_matches_a_full_sort(qtbot, column, order):
+    model, proxy, view, texts = build(qtbot, 400)
+    results = fake_results(400, seed=column)
+    model.reset(texts)
+    model.sort(column, order)
+    chunks = list(range(0, 400, 37))
+    random.Random(1).shuffle(chunks)  # out of order too
+    for s in chunks:
+        model.add_results(s, results[s : s + 37], keep_sorted=True)
+    got = list(model.order)
+    model.resort()
+    assert got == model.order
+    assert [proxy.index(i, 0).data(ROW_ROLE) for i in range(proxy.rowCount())] == model.order
 
 
 def test_sort_keeps_the_selection(qtbot):
@@ -131,11 +154,15 @@ def test_100k_rows_stay_fast(qtbot):
     model.reset(texts)
     worst = 0.0
     t0 = time.perf_counter()
-    for s in range(0, n, 5000):
+    for s in range(0, n, 2000):  # in sorted place, as during a run
         t = time.perf_counter()
-        model.add_results(s, results[s : s + 5000])
+        model.add_results(s, results[s : s + 2000], keep_sorted=True)
         qtbot.wait(1)
         worst = max(worst, time.perf_counter() - t)
+    if not model.is_sorted():  # beyond SORT_IN_PLACE_MAX rows are appended, then sorted once
+        model.resort()
+    flags = [r.flagged for r in (model.results[i] for i in model.order)]
+    assert flags == sorted(flags, reverse=True)
     fill = time.perf_counter() - t0
     t = time.perf_counter()
     model.resort()
