@@ -1,0 +1,223 @@
+"""`cmhl score INPUT... -o OUT [--column C] [--sheet S] [--model DIR] [--target-recall R]
+[--explain none|flagged|all] [--batch-size N] [--threads N] [--no-bf16] [--json]`.
+
+One input: OUT is the output file (.xlsx, or .csv/.tsv). Several inputs: OUT must be a folder (it is
+created if missing), and each input is written to OUT/<input stem>.scored.xlsx (a folder of .txt
+files: <folder name>.scored.xlsx). A single input with an existing folder (or a path ending in "/")
+as OUT is written the same way. Inputs are scored one after the other with one loaded model; a
+Ctrl-C leaves no partial file (the outputs of inputs already finished stay, complete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def target_recall_arg(value: str) -> tuple[str | None, float]:
+    """'0.9' (every flag rule) or 'RULE=0.9' (one rule)."""
+    name, _, num = value.rpartition("=")
+    try:
+        r = float(num)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a recall such as 0.9, or RULE=0.9") from None
+    if not 0 < r <= 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: a target recall must be in (0, 1]")
+    return (name or None), r
+
+
+def positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: must be at least 1")
+    return n
+
+
+def add_parser(sub) -> None:
+    from ..core.paths import default_checkpoint
+
+    p = sub.add_parser(
+        "score",
+        help="score posts in files and export an annotated spreadsheet",
+        description=__doc__.split("\n\n", 1)[1],
+    )
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        type=Path,
+        metavar="INPUT",
+        help=".xlsx, .csv, .tsv, .txt, .jsonl or a folder of .txt",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output .xlsx/.csv/.tsv file; or a folder: OUT/<stem>.scored.xlsx per input",
+    )
+    p.add_argument("--column", help="the text column (name or 0-based index; default: guessed)")
+    p.add_argument("--sheet", help="the workbook sheet (default: the first)")
+    p.add_argument(
+        "--model", type=Path, default=None, help=f"checkpoint folder (default {default_checkpoint()})"
+    )
+    p.add_argument(
+        "--target-recall",
+        type=target_recall_arg,
+        action="append",
+        metavar="R",
+        help="validation recall the flag thresholds are moved to: R for every flag rule, or RULE=R "
+        "(repeatable, e.g. --target-recall any_distress=0.9); default: the checkpoint's thresholds",
+    )
+    p.add_argument(
+        "--explain",
+        choices=("none", "flagged", "all"),
+        default="none",
+        help="word attribution for flagged or all posts (slower; default none)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="N",
+        help="at most N windows per forward pass (default 128)",
+    )
+    p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads (default: all cores)")
+    p.add_argument(
+        "--no-bf16", action="store_true", help="score in fp32 (default: bf16 where the CPU supports it)"
+    )
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON (no progress bar)")
+    p.set_defaults(func=run)
+
+
+class UsageError(ValueError):
+    pass
+
+
+class _Bars:
+    """One tqdm bar per phase (score, explain, export) of one input, on stderr."""
+
+    def __init__(self, name: str, disable: bool) -> None:
+        self.name, self.disable, self.bar = name, disable, None
+
+    def phase(self, phase: str, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.close()
+        unit = "row" if phase == "export" else "post"
+        self.bar = tqdm(
+            total=total, desc=f"{phase} {self.name}", unit=unit, disable=self.disable, leave=False
+        )
+
+    def progress(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            if total and self.bar.total != total:
+                self.bar.total = total
+            self.bar.n = done
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def wants_folder(inputs: list[Path], output: str) -> bool:
+    return len(inputs) > 1 or output.endswith(("/", "\\")) or Path(output).is_dir()
+
+
+def plan_outputs(inputs: list[Path], output_arg: str) -> list[tuple[Path, Path]]:
+    """(input, output) pairs; see the module doc for the folder rule."""
+    output = Path(output_arg)
+    if not wants_folder(inputs, output_arg):
+        return [(inputs[0], output)]
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: with several inputs, -o must be a folder (got an existing file)")
+    if output.suffix.lower() in (".xlsx", ".csv", ".tsv") and not output.is_dir():
+        raise UsageError(f"{output}: with several inputs, -o must be a folder, not a {output.suffix} file")
+    pairs, seen = [], {}
+    for src in inputs:
+        stem = src.resolve().name if src.is_dir() else src.stem
+        out = output / f"{stem}.scored.xlsx"
+        if out in seen:
+            raise UsageError(f"{seen[out]} and {src} would both be written to {out}; score them separately")
+        seen[out] = src
+        pairs.append((src, out))
+    return pairs
+
+
+def run(args) -> int:
+    from cmhl.checkpoint import load_checkpoint
+
+    from ..core.flags import PolicyError
+    from ..core.paths import default_checkpoint
+    from ..core.pipeline import check_output, score_file
+    from ..core.scoring import ScoringOptions
+    from ..core.tasks import TaskState
+
+    try:
+        pairs = plan_outputs(list(args.inputs), args.output)
+        for src, _ in pairs:
+            if not src.exists():
+                raise UsageError(f"{src}: no such file or folder")
+        if wants_folder(list(args.inputs), args.output):
+            try:
+                Path(args.output).mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise UsageError(
+                    f"{args.output}: cannot create the output folder ({e.strerror or e})"
+                ) from None
+        for src, out in pairs:
+            check_output(out, src)
+        target = None
+        if args.target_recall:
+            named = {n: r for n, r in args.target_recall if n is not None}
+            plain = [r for n, r in args.target_recall if n is None]
+            if plain and named:
+                raise UsageError("give --target-recall either as one R for every rule or as RULE=R, not both")
+            target = plain[-1] if plain else named
+        opts = ScoringOptions(bf16=False if args.no_bf16 else None, threads=args.threads)
+        if args.batch_size:
+            opts.max_batch = args.batch_size
+        ckpt = load_checkpoint(args.model or default_checkpoint())
+        if isinstance(target, dict):  # unknown rule names: fail before any scoring
+            from ..core.flags import FlagPolicy
+
+            FlagPolicy.from_checkpoint(ckpt).set_target_recalls(target)
+    except (UsageError, PolicyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    summaries = []
+    for src, out in pairs:
+        bars = _Bars(src.name, disable=args.json)
+        try:
+            s = score_file(
+                src,
+                out,
+                column=args.column,
+                sheet=args.sheet,
+                target_recall=target,
+                explain=args.explain,
+                state=TaskState(bars.progress),
+                options=opts,
+                ckpt=ckpt,
+                on_phase=bars.phase,
+            )
+        except PolicyError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        finally:
+            bars.close()
+        summaries.append(s)
+        if not args.json:
+            print(s.line())
+            if s.explain_note:
+                print(f"note: {s.explain_note}", file=sys.stderr)
+    if args.json:
+        data = [s.to_dict() for s in summaries]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=1))
+    return 0
