@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 ORG, APP = "CMHL", "CMHL Desktop"
 MAX_RECENT = 8
 FLUSH_MS = 150  # scoring chunks are put into the table at most this often
+MODEL_NICE = 5  # model work runs at a lower OS priority than the window (Linux)
 EXPLAIN_BATCH = 8  # posts per batched attribution call in "Explain all flagged"
 OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
@@ -801,6 +802,7 @@ class MainWindow(QMainWindow):
             on_cancelled=lambda g=gen: self._on_score_cancelled(g),
             on_finished=self._score_finished,
             parent=self,
+            nice=MODEL_NICE,
         ).start()
         self._begin_progress(self._score_task, "Scoring…")
         self.progress.setRange(0, max(1, len(texts)))
@@ -1134,6 +1136,7 @@ class MainWindow(QMainWindow):
             on_error=lambda e, k=key: self._on_explain_failed(k, e),
             on_finished=self._explain_finished,
             parent=self,
+            nice=MODEL_NICE,
         ).start()
 
     def _on_explained(self, gen: int, key, out) -> None:
@@ -1229,6 +1232,7 @@ class MainWindow(QMainWindow):
             on_cancelled=lambda: self.statusBar().showMessage("Explaining cancelled.", 5000),
             on_finished=self._explain_all_finished,
             parent=self,
+            nice=MODEL_NICE,
         ).start()
         self._begin_progress(self._explain_all_task, f"Explaining {len(todo):,} flagged posts…")
         self._update_actions()

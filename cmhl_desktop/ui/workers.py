@@ -12,6 +12,7 @@ them on close and the tests can assert that no thread outlives a test.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -42,13 +43,16 @@ class _Worker(QObject):
     failed = Signal(object)
     was_cancelled = Signal()
 
-    def __init__(self, fn: Callable[..., Any], state: TaskState) -> None:
+    def __init__(self, fn: Callable[..., Any], state: TaskState, nice: int = 0) -> None:
         super().__init__()
         self._fn = fn
         self._state = state
+        self._nice = nice
 
     @Slot()
     def run(self) -> None:
+        if self._nice:
+            lower_thread_priority(self._nice)
         try:
             result = self._fn(self._state, self.chunk.emit)
         except Cancelled:
@@ -85,6 +89,7 @@ class Task(QObject):
         on_cancelled: Callable[[], None] | None = None,
         on_finished: Callable[[], None] | None = None,
         parent: QObject | None = None,
+        nice: int = 0,
     ) -> None:
         super().__init__(parent)
         self.name = name
@@ -97,7 +102,7 @@ class Task(QObject):
             "finished": on_finished,
         }
         self.state = TaskState()
-        self._worker = _Worker(fn, self.state)
+        self._worker = _Worker(fn, self.state, nice)
         self.state._on_progress = self._worker.progress.emit  # emitted on the worker thread
         self._thread = QThread()
         self._thread.setObjectName(f"cmhl-{name}")
@@ -174,6 +179,18 @@ class Task(QObject):
         self._call("finished")
         self._worker.deleteLater()
         self._thread.deleteLater()
+
+
+def lower_thread_priority(step: int) -> None:
+    """Make the calling thread yield the CPU to the GUI thread (Linux: a per-thread nice value;
+    elsewhere nothing). Model work runs on it, so the window keeps the CPU it needs to repaint."""
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+    except OSError:
+        pass
 
 
 def cancel_all_and_wait(timeout_ms: int = 30_000) -> bool:
