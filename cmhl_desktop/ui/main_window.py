@@ -1078,6 +1078,11 @@ class MainWindow(QMainWindow):
                         self.detail.current_target(),
                     )
         self._after_results_changed()
+        if self.model.results:
+            n = sum(1 for r in self.model.results if r is not None and r.flagged)
+            self.statusBar().showMessage(
+                f"Re-flagged from the stored validation points (no re-scoring): {n:,} flagged.", 10000
+            )
         log.debug("re-flag took %.3f s", time.perf_counter() - t0)
 
     def _update_rule_infos(self) -> None:
