@@ -180,6 +180,9 @@ def test_reflag_from_the_recall_control_does_not_rescore(qtbot, make_window, tmp
         changed.append(counts[0.99] > counts[0.5])
     assert any(changed), "moving a target recall changed the flags"
     assert calls == [], "re-flagging must not score again"
+    assert "no re-scoring" in w.statusBar().currentMessage()
+    # the post on screen is shown again, with its highlights
+    qtbot.waitUntil(lambda: w.detail.attr_status.text().startswith("Highlights"), timeout=60_000)
 
     # keyboard on the spin box works too
     spin.setFocus()
