@@ -1,0 +1,193 @@
+"""FlagPolicy: thresholds from the stored validation PR points, expected rates, apply and reflag."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+import pytest
+from cmhl.calibration import Calibration, FlagRule, pick_threshold, pr_points
+
+from cmhl_desktop.core.flags import FlagPolicy, PolicyError
+from cmhl_desktop.core.results import PostResult
+from cmhl_desktop.core.scoring import Scorer, ScoringOptions
+
+LABELS = ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
+
+
+def make_calibration(seed: int = 0) -> Calibration:
+    rng = np.random.default_rng(seed)
+    rules = [
+        FlagRule("any_distress", "not_class", "control", 0.95),
+        FlagRule("suicidewatch", "class", "suicidewatch", 0.90),
+    ]
+    for r in rules:
+        s = rng.random(300)
+        r.pr = pr_points(s, rng.random(300) < s)
+        r.threshold = pick_threshold(r.pr, r.target_recall)
+    return Calibration({"emotion": 1.0, "distress": 1.0}, rules)
+
+
+def random_results(n: int, seed: int = 0) -> list[PostResult]:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(len(LABELS)), size=n)
+    out = []
+    for i, p in enumerate(probs):
+        if i % 50 == 7:
+            out.append(PostResult(status="empty", flagged=True, flag_rules=["stale"]))  # must be cleared
+        else:
+            out.append(PostResult(status="ok", distress_probs=dict(zip(LABELS, p.tolist(), strict=True))))
+    return out
+
+
+def test_defaults_are_the_stored_thresholds(tiny_checkpoint):
+    policy = FlagPolicy.from_checkpoint(tiny_checkpoint)
+    assert policy.rule_names == [r.name for r in tiny_checkpoint.calibration.rules]
+    for r in tiny_checkpoint.calibration.rules:
+        assert policy.threshold(r.name) == r.threshold
+        assert policy.target_recall(r.name) == r.target_recall
+
+
+@pytest.mark.parametrize("target", [0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0])
+def test_target_recall_matches_pick_threshold(tiny_checkpoint, target):
+    policy = FlagPolicy.from_checkpoint(tiny_checkpoint)
+    for r in tiny_checkpoint.calibration.rules:
+        t = policy.set_target_recall(r.name, target)
+        assert t == pick_threshold(r.pr, target)
+        assert policy.threshold(r.name) == t
+        assert policy.target_recall(r.name) == target
+        exp = policy.expected(r.name)
+        i = r.pr["thresholds"].index(t)  # the threshold is one of the stored points
+        assert exp == {k: r.pr[k][i] for k in ("recall", "precision", "specificity")}
+        assert exp["recall"] >= target - 1e-12  # the validation recall meets the target
+
+
+def test_higher_target_recall_never_raises_the_threshold():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    ts = [policy.set_target_recall("any_distress", r) for r in np.linspace(0.05, 1.0, 40)]
+    assert all(a >= b for a, b in zip(ts, ts[1:], strict=False))
+
+
+def test_policy_never_mutates_the_checkpoint_calibration(tiny_checkpoint):
+    before = copy.deepcopy(tiny_checkpoint.calibration)
+    policy = FlagPolicy.from_checkpoint(tiny_checkpoint)
+    policy.set_target_recalls(0.5)
+    policy.set_threshold(policy.rule_names[0], 0.123)
+    assert tiny_checkpoint.calibration == before
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.01, float("nan")])
+def test_bad_target_recall_is_refused(bad):
+    policy = FlagPolicy(make_calibration(), LABELS)
+    with pytest.raises(PolicyError, match="target recall"):
+        policy.set_target_recall("any_distress", bad)
+
+
+def test_unknown_rule_names_the_known_ones():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    with pytest.raises(PolicyError, match="any_distress, suicidewatch"):
+        policy.set_target_recall("nope", 0.9)
+    with pytest.raises(PolicyError):
+        policy.set_target_recalls({"nope": 0.9})
+
+
+def test_rule_without_pr_points_cannot_move_but_still_flags():
+    cal = Calibration(rules=[FlagRule("sw", "class", "suicidewatch", 0.9, threshold=0.4)])
+    policy = FlagPolicy(cal, LABELS)
+    with pytest.raises(PolicyError, match="PR points"):
+        policy.set_target_recall("sw", 0.8)
+    assert all(math.isnan(v) for v in policy.expected("sw").values())
+    assert policy.apply([0, 0.4, 0, 0, 0.6]) == (True, ["sw"])
+
+
+def test_apply_semantics_and_boundaries():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    policy.set_threshold("any_distress", 0.5)
+    policy.set_threshold("suicidewatch", 0.3)
+    # 1 - P(control) = 0.5 >= 0.5 fires (>=); P(sw) = 0.3 fires
+    assert policy.apply([0.1, 0.3, 0.05, 0.05, 0.5]) == (True, ["any_distress", "suicidewatch"])
+    assert policy.apply([0.1, 0.29, 0.05, 0.05, 0.51]) == (False, [])
+    assert policy.apply(np.array([0.0, 0.35, 0.0, 0.0, 0.65])) == (True, ["suicidewatch"])
+    assert policy.apply(dict(zip(LABELS, [0.6, 0.0, 0.0, 0.0, 0.4], strict=True))) == (True, ["any_distress"])
+    r = PostResult(status="ok", distress_probs=dict(zip(LABELS, [0.6, 0.0, 0.0, 0.0, 0.4], strict=True)))
+    assert policy.apply(r) == (True, ["any_distress"])
+    assert policy.apply(PostResult(status="empty")) == (False, [])
+    assert policy.apply(PostResult(status="error: x", distress_probs=r.distress_probs)) == (False, [])
+    assert policy.target_recall("any_distress") is None  # set by hand
+    policy.reset("any_distress")
+    assert policy.target_recall("any_distress") == 0.95
+
+
+def test_reflag_matches_apply_row_by_row():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    policy.set_target_recalls({"any_distress": 0.6, "suicidewatch": 0.5})
+    results = random_results(2000)
+    n = policy.reflag(results)
+    assert n == sum(r.flagged for r in results) > 0
+    for r in results:
+        assert (r.flagged, r.flag_rules) == policy.apply(r)
+    assert not any(r.flagged or r.flag_rules for r in results if r.status == "empty")
+    rule_lists = [r.flag_rules for r in results if r.flagged]
+    assert len({id(x) for x in rule_lists}) == len(rule_lists)  # no shared mutable lists
+
+
+def test_reflag_with_a_cached_probability_matrix():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    results = random_results(500)
+    probs = policy.probs_matrix(results)
+    counts = []
+    for target in (0.3, 0.6, 0.9, 1.0):
+        policy.set_target_recalls(target)
+        counts.append(policy.reflag(results, probs))
+        assert [(r.flagged, r.flag_rules) for r in results] == [policy.apply(r) for r in results]
+    assert counts == sorted(counts)  # a higher recall target flags at least as many posts
+
+
+def test_reflag_100k_rows_is_fast():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    results = random_results(100_000)
+    policy.reflag(results)  # warm
+    policy.set_target_recalls(0.8)
+    t = time.perf_counter()
+    policy.reflag(results)
+    seconds = time.perf_counter() - t
+    assert seconds < 1.5, f"reflag of 100k rows took {seconds:.2f} s"  # ~0.2 s on an idle 2-core CPU
+
+
+def test_summary_for_the_run_sheet():
+    policy = FlagPolicy(make_calibration(), LABELS)
+    policy.set_target_recall("any_distress", 0.9)
+    policy.set_threshold("suicidewatch", 0.42)
+    s = policy.summary()
+    assert s["any_distress"]["score"] == "1 - P(control)"
+    assert s["any_distress"]["target_recall"] == 0.9 and s["any_distress"]["source"] == "target"
+    assert s["suicidewatch"]["threshold"] == 0.42 and s["suicidewatch"]["target_recall"] is None
+    assert s["any_distress"]["expected_recall"] >= 0.9
+    lines = dict(policy.summary_lines())
+    assert "1 - P(control) >= " in lines["flag any_distress"]
+    assert "manual threshold" in lines["flag suicidewatch"]
+
+
+def test_reflag_matches_rescoring(tiny_checkpoint):
+    """Moving the target recall and re-flagging stored results = scoring again with that policy."""
+    texts = [
+        f"post number {i} about {w}" for i, w in enumerate(["sleep", "work", "panic", "mood", "rain"] * 8)
+    ]
+    texts[3] = "   "
+    scorer = Scorer(tiny_checkpoint, ScoringOptions(bf16=False))
+    results = scorer.score(texts)
+    policy = FlagPolicy.from_checkpoint(tiny_checkpoint)
+    policy.set_target_recalls(0.6)
+    policy.reflag(results)
+    again = scorer.score(texts, policy=policy)
+    assert [(r.flagged, r.flag_rules) for r in results] == [(r.flagged, r.flag_rules) for r in again]
+    # a threshold inside the (narrow, random-model) score range, so that the split is not trivial
+    median = float(np.median([r.distress_score for r in results if r.scored]))
+    policy.set_threshold("any_distress", median)
+    policy.reflag(results)
+    again = scorer.score(texts, policy=policy)
+    assert [(r.flagged, r.flag_rules) for r in results] == [(r.flagged, r.flag_rules) for r in again]
+    hits = ["any_distress" in r.flag_rules for r in again if r.scored]
+    assert any(hits) and not all(hits)
