@@ -47,7 +47,7 @@ def write_xlsx(path: Path, posts=POSTS) -> Path:
     ws.title = "posts"
     ws.append(["id", "post", "when"])
     for i, p in enumerate(posts):
-        ws.append([i + 1, p or None, "2024-01-0%d" % (i % 9 + 1)])
+        ws.append([i + 1, p or None, f"2024-01-0{i % 9 + 1}"])
         if p.startswith("="):
             ws.cell(row=i + 2, column=2).data_type = "s"  # text, not a formula
     wb.create_sheet("other").append(["nothing", "here"])
