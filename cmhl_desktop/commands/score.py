@@ -6,6 +6,11 @@ created if missing), and each input is written to OUT/<input stem>.scored.xlsx (
 files: <folder name>.scored.xlsx). A single input with an existing folder (or a path ending in "/")
 as OUT is written the same way. Inputs are scored one after the other with one loaded model; a
 Ctrl-C leaves no partial file (the outputs of inputs already finished stay, complete).
+
+Long posts are read whole in overlapping windows; a post longer than the checkpoint reads (for the
+shipped model 3,134 tokens, roughly 12,000-15,000 characters) is scored on its first part and its
+cmhl_status says "truncated". Empty cells give status "empty"; a row that cannot be scored gives
+"error: <reason>" and the run goes on.
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ def add_parser(sub) -> None:
         "--batch-size",
         type=positive_int,
         metavar="N",
-        help="at most N windows per forward pass (default 128)",
+        help="at most N windows per forward pass (default 256)",
     )
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads (default: all cores)")
     p.add_argument(
