@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     DIST.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
+        sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "INFO",
         "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC),
     ]  # fmt: skip
     if args.clean:

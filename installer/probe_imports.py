@@ -5,10 +5,12 @@
 transformers imports lazily (`_LazyModule`, `importlib.import_module` on model-type names), so
 PyInstaller's static analysis cannot see what the auto classes load. This script runs the app's own
 code paths in the build venv — load the shipped (BERT) checkpoint, score posts, explain one; then the
-same for a tiny RoBERTa checkpoint (installer/tiny_roberta.py) — and writes the sorted list of
-`transformers.*` modules that were imported. The spec makes these hidden imports and excludes every
-other `transformers.models.<x>` package, so the bundle carries BERT, RoBERTa and the auto classes
-instead of all ~500 model families.
+same for a tiny RoBERTa checkpoint (installer/tiny_roberta.py) — and writes, as JSON, the sorted
+lists of `transformers.*`, `torch.*` and `sympy.*` modules that were imported. The spec makes the
+transformers ones hidden imports and excludes every other `transformers.models.<x>` package, so the
+bundle carries BERT, RoBERTa and the auto classes instead of all ~500 model families; it also leaves
+out the parts of torch's compiler (torch._inductor), torch's test helpers and sympy that nothing
+imported.
 """
 
 from __future__ import annotations
@@ -52,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("BertTokenizer", "RobertaTokenizer"):
         tokenizer_class_from_name(name)
 
-    mods = sorted(
-        name
-        for name, mod in list(sys.modules.items())
-        if (name == "transformers" or name.startswith("transformers."))
-        # real modules only: transformers also registers aliases (e.g. tokenization_bert_fast)
-        and getattr(getattr(mod, "__spec__", None), "name", None) == name
-    )
-    text = json.dumps(mods, indent=0)
+    def loaded(top: str) -> list[str]:
+        return sorted(
+            name
+            for name, mod in list(sys.modules.items())
+            if (name == top or name.startswith(top + "."))
+            # real modules only: transformers also registers aliases (e.g. tokenization_bert_fast)
+            and getattr(getattr(mod, "__spec__", None), "name", None) == name
+        )
+
+    text = json.dumps({top: loaded(top) for top in ("transformers", "torch", "sympy")}, indent=0)
     if argv:
         Path(argv[0]).write_text(text, encoding="utf-8")
     else:
