@@ -191,13 +191,16 @@ def test_steps_double_until_converged(tiny_checkpoint):
         assert f.converged and f.rel_delta <= 0.01
         assert f.rel_delta == pytest.approx(abs(f.delta) / max(abs(f.target_value - f.baseline_value), 1e-3))
         if not c.converged:
-            assert f.n_steps > 1 and (f.n_steps & (f.n_steps - 1)) == 0  # doubled from 1
+            assert f.n_steps > 1 and f.steps_tried == [
+                2**i for i in range(len(f.steps_tried))
+            ]  # doubled from 1
 
 
 def test_never_converging_is_reported(tiny_checkpoint):
     ckpt = _sharp(tiny_checkpoint)
     (exp,) = Explainer(ckpt, n_steps=2, max_steps=4, tolerance=1e-12).explain(["a restless night again"])
     assert not exp.converged and exp.n_steps == 4 and exp.rel_delta > 1e-12
+    assert exp.steps_tried == [2, 4]
 
 
 # --------------------------------------------------------------------------- faithfulness by construction

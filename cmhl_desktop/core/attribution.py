@@ -94,7 +94,8 @@ class Explanation:
     baseline_value: float = 0.0  # f(baseline)
     objective: str = "logit"
     truncated: bool = False  # the end of the post was not read
-    target_reason: str = ""  # "given" | "flag:<rule>" | "top"
+    target_reason: str = ""  # "given" | "flag:<rule>" | "top" | "value" (regression) | "empty"
+    steps_tried: list[int] = field(default_factory=list)  # step counts run, in order (the cost)
     probs: dict[str, float] = field(default_factory=dict)  # calibrated class probabilities of the head
     flag_rules: list[str] = field(default_factory=list)  # distress flag rules that fire on this post
 
@@ -224,9 +225,19 @@ class Explainer:
         return z
 
     def _autocast(self):
+        """bf16 autocast for the integration passes (the end points always run in fp32). The math
+        attention kernel is forced meanwhile: on CPU the bf16 flash-attention backward is several
+        times slower than the math kernel, whose matmuls use the bf16 units."""
+        stack = contextlib.ExitStack()
         if self.bf16:
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+            stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
+            try:
+                from torch.nn.attention import SDPBackend, sdpa_kernel
+
+                stack.enter_context(sdpa_kernel([SDPBackend.MATH]))
+            except ImportError:  # older torch: keep the default kernel
+                pass
+        return stack
 
     def _explain(self, texts, head, wanted, state) -> list[Explanation]:
         from cmhl.windows import encode_posts
@@ -269,6 +280,8 @@ class Explainer:
                 attr = self._attribute(group, encoded, head, targets, steps)
                 for p, window_attr in attr.items():
                     exp = self._finish(texts[p], encoded[p], window_attr, ends[p], targets[p], head, steps)
+                    prev = results[p]
+                    exp.steps_tried = (prev.steps_tried if prev is not None else []) + [steps]
                     results[p] = exp
                     if exp.converged or steps >= self.max_steps:
                         done += 1
@@ -328,8 +341,7 @@ class Explainer:
         n = ids.shape[0]
         handle = emb.register_forward_hook(lambda _m, _i, out: torch.cat([out[:n], base_emb]))
         try:
-            with self._autocast():
-                out = self._head(self.model(torch.cat([ids, ids]), torch.cat([mask, mask])), head)
+            out = self._head(self.model(torch.cat([ids, ids]), torch.cat([mask, mask])), head)
         finally:
             handle.remove()
         out = out.float().numpy().astype(np.float64)
