@@ -27,13 +27,14 @@ def exercise(folder: Path) -> None:
     from cmhl.checkpoint import load_checkpoint
 
     from cmhl_desktop.core.attribution import Explainer
-    from cmhl_desktop.core.scoring import Scorer
+    from cmhl_desktop.core.scoring import Scorer, ScoringOptions
 
     ckpt = load_checkpoint(folder)
     texts = ["I can't sleep and everything feels pointless.", "", "Booked a table for Friday!"]
-    Scorer(ckpt).score(texts)
-    Scorer(ckpt).score(texts[:1])
-    Explainer(ckpt, n_steps=4, max_steps=4).explain([texts[0]], "distress", None)
+    # both precisions, whatever this CPU supports: the clinic's CPU may take the other path
+    for bf16 in (False, True):
+        Scorer(ckpt, ScoringOptions(bf16=bf16)).score(texts)
+        Explainer(ckpt, n_steps=4, max_steps=4, bf16=bf16).explain([texts[0]], "distress", None)
 
 
 def main(argv: list[str] | None = None) -> int:
