@@ -13,14 +13,7 @@ from cmhl_desktop.core.offline import go_offline
 
 go_offline()
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
-
-needs_data = pytest.mark.skipif(not (DATA / "distress" / "posts.csv").is_file(),
-                                reason="../shared/data is absent (research data is never committed)")
-needs_shipped = pytest.mark.skipif(not (SHIPPED / "model.safetensors").is_file(),
-                                   reason="the shipped checkpoint model/checkpoints/cmhl-minilm-v1 is not built yet")
+from data_paths import DATA, ROOT, SHIPPED, needs_data, needs_shipped  # noqa: F401,E402
 
 
 class NetworkBlocked(RuntimeError):
@@ -70,8 +63,14 @@ def build_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
         r.pr = pr_points(scores, positives)
         r.threshold = pick_threshold(r.pr, r.target_recall)
     calib = Calibration({"emotion": 1.0, "distress": 1.0}, rules)
-    return save_checkpoint(folder, model, tokenizer, calib, {"note": "tiny random test model"},
-                           card="# tiny-test\nA random model for tests.\n")
+    return save_checkpoint(
+        folder,
+        model,
+        tokenizer,
+        calib,
+        {"note": "tiny random test model"},
+        card="# tiny-test\nA random model for tests.\n",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from cmhl.checkpoint import load_checkpoint, verify_manifest
-from conftest import DATA, SHIPPED, needs_data, needs_shipped
+from data_paths import DATA, SHIPPED, needs_data, needs_shipped
 
 from cmhl_desktop.cli import main as cli_main
 
@@ -29,8 +29,20 @@ def test_shipped_checkpoint_loads_and_verifies():
 @pytest.mark.parametrize("task", ["emotion", "distress"])
 def test_evaluate_reproduces_metrics_json(task, capsys, no_network):
     stored = json.loads((SHIPPED / "metrics.json").read_text())[f"{task}_test"]
-    rc = cli_main(["evaluate", "--model", str(SHIPPED), "--task", task, "--data", str(DATA), "--split", "test",
-                   "--json"])
+    rc = cli_main(
+        [
+            "evaluate",
+            "--model",
+            str(SHIPPED),
+            "--task",
+            task,
+            "--data",
+            str(DATA),
+            "--split",
+            "test",
+            "--json",
+        ]
+    )
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["data_sha256"] == stored["data_sha256"]

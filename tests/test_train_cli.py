@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cmhl.checkpoint import load_checkpoint
-from conftest import DATA, ROOT, needs_data
+from data_paths import DATA, ROOT, needs_data
 
 from cmhl_desktop.cli import main as cli_main
 
