@@ -275,18 +275,55 @@ def test_bf16_failure_at_run_time_falls_back_to_fp32(tiny_checkpoint, monkeypatc
 
 def test_a_failing_post_does_not_stop_the_run(tiny_checkpoint, monkeypatch):
     """A forward failure isolates the post(s) that fail; the others are scored."""
-    real = scoring.predict_encoded
 
-    def flaky(model, enc, *a, **k):
-        if any(e.n_tokens == 7 for e in enc):
-            raise RuntimeError("boom")
-        return real(model, enc, *a, **k)
+    def flaky(real):
+        def run(model, enc, *a, **k):
+            if any(e.n_tokens == 7 for e in enc):
+                raise RuntimeError("boom")
+            return real(model, enc, *a, **k)
 
-    monkeypatch.setattr(scoring, "predict_encoded", flaky)
+        return run
+
+    monkeypatch.setattr(scoring, "predict_bucketed", flaky(scoring.predict_bucketed))
+    monkeypatch.setattr(scoring, "predict_encoded", flaky(scoring.predict_encoded))
     texts = ["one two", "a b c d e f g", "three four five"]  # the second has 7 tokens
-    res = Scorer(tiny_checkpoint, ScoringOptions(bf16=False)).score(texts)
-    assert res[0].status == "ok" and res[2].status == "ok"
-    assert res[1].status.startswith("error: ") and "RuntimeError" in res[1].status
+    for bf16 in (False, True):
+        res = Scorer(tiny_checkpoint, ScoringOptions(bf16=bf16)).score(texts)
+        assert res[0].status == "ok" and res[2].status == "ok"
+        assert res[1].status.startswith("error: ") and "RuntimeError" in res[1].status
+
+
+def test_bucketed_batches_have_few_shapes_and_cover_every_window(tiny_checkpoint):
+    from cmhl.windows import encode_posts
+
+    cfg = tiny_checkpoint.config
+    enc = encode_posts(
+        tiny_checkpoint.tokenizer, sentences(300, seed=9, lo=1, hi=90), cfg.max_length, cfg.long_text
+    )
+    batches = list(scoring.plan_batches(enc, token_budget=512, max_batch=32, max_width=cfg.max_length))
+    seen = sorted(pw for _, b in batches for pw in b)
+    assert seen == sorted((p, w) for p, e in enumerate(enc) for w in range(len(e.windows)))
+    for width, b in batches:
+        assert all(len(enc[p].windows[w]) <= width <= cfg.max_length for p, w in b)
+        assert len(b) * width <= max(512, width)
+    assert len({w for w, _ in batches}) <= 16 + 6  # exact up to 16, then multiples of 8 up to 64
+    assert all(width == scoring.bucket_width(width) for width, _ in batches)
+
+
+def test_bucketed_prediction_equals_the_reference(tiny_checkpoint):
+    from cmhl.inference import predict_encoded
+    from cmhl.windows import encode_posts
+
+    cfg = tiny_checkpoint.config
+    enc = encode_posts(
+        tiny_checkpoint.tokenizer, sentences(50, seed=10, hi=150), cfg.max_length, cfg.long_text
+    )
+    pad = tiny_checkpoint.tokenizer.pad_token_id
+    ref = predict_encoded(tiny_checkpoint.model, enc, pad)
+    got = scoring.predict_bucketed(tiny_checkpoint.model, enc, pad, token_budget=300, max_batch=7)
+    for f in ("distress_logits", "emotion_logits", "valence", "intensity"):
+        np.testing.assert_allclose(getattr(got, f), getattr(ref, f), atol=1e-5)
+    np.testing.assert_array_equal(got.n_tokens, ref.n_tokens)
 
 
 def test_threads_are_restored(tiny_checkpoint):

@@ -37,7 +37,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -329,6 +329,94 @@ def bf16_model(model: nn.Module) -> nn.Module:
     return fast.eval()
 
 
+# --------------------------------------------------------------------------- batching
+
+
+def bucket_width(n: int) -> int:
+    """Padded width of a batch whose longest window has n tokens: exact up to 16, then the next
+    multiple of 8 (up to 128), then of 16. Few distinct shapes mean oneDNN reuses its compiled
+    kernels (a new matmul shape costs a JIT compile, ~2 MB cached each, 10-40% of a batch's time)."""
+    if n <= 16:
+        return n
+    step = 8 if n <= 128 else 16
+    return -(-n // step) * step
+
+
+def plan_batches(
+    encoded: list[EncodedPost], token_budget: int, max_batch: int, max_width: int
+) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+    """(padded width, [(post, window), ...]) batches: windows sorted by length and packed greedily
+    while rows x bucketed width stays within the token budget (and rows <= max_batch)."""
+    items = sorted(
+        ((p, w) for p, e in enumerate(encoded) for w in range(len(e.windows))),
+        key=lambda pw: len(encoded[pw[0]].windows[pw[1]]),
+    )
+    batch: list[tuple[int, int]] = []
+    width = 0
+    for pw in items:
+        w = min(bucket_width(len(encoded[pw[0]].windows[pw[1]])), max_width)  # ascending: the widest
+        if batch and ((len(batch) + 1) * w > token_budget or len(batch) >= max_batch):
+            yield width, batch
+            batch = []
+        batch.append(pw)
+        width = w
+    if batch:
+        yield width, batch
+
+
+@torch.inference_mode()
+def predict_bucketed(
+    model: nn.Module,
+    encoded: list[EncodedPost],
+    pad_id: int,
+    token_budget: int = 8192,
+    max_batch: int = 256,
+    on_batch: Callable[[int], None] | None = None,
+) -> Predictions:
+    """Like `cmhl.inference.predict_encoded` (every window once, logits averaged per post, input
+    order), with bucketed batch widths (`plan_batches`). Padding is masked out, so results equal
+    predict_encoded's up to float rounding. `on_batch(windows_done)` may raise (cancel)."""
+    model.eval()
+    cfg = model.config
+    n = len(encoded)
+    emo = np.zeros((n, len(cfg.emotion_labels)), np.float64)
+    dis = np.zeros((n, len(cfg.distress_labels)), np.float64)
+    val = np.zeros(n, np.float64)
+    inten = np.zeros(n, np.float64)
+    done = 0
+    for width, batch in plan_batches(encoded, token_budget, max_batch, cfg.max_length):
+        rows = len(batch)
+        ids = torch.full((rows, width), pad_id, dtype=torch.long)
+        mask = torch.zeros((rows, width), dtype=torch.long)
+        for r, (p, w) in enumerate(batch):
+            win = encoded[p].windows[w]
+            ids[r, : len(win)] = torch.tensor(win, dtype=torch.long)
+            mask[r, : len(win)] = 1
+        out = model(ids, mask)
+        m = len(batch)
+        e = out.emotion_logits[:m].float().numpy()
+        d = out.distress_logits[:m].float().numpy()
+        v = out.valence[:m].float().numpy()
+        i_ = out.intensity[:m].float().numpy()
+        for j, (p, _) in enumerate(batch):
+            k = len(encoded[p].windows)
+            emo[p] += e[j] / k
+            dis[p] += d[j] / k
+            val[p] += v[j] / k
+            inten[p] += i_[j] / k
+        done += m
+        if on_batch is not None:
+            on_batch(done)
+    return Predictions(
+        emo.astype(np.float32),
+        dis.astype(np.float32),
+        val.astype(np.float32),
+        inten.astype(np.float32),
+        np.array([e.n_tokens for e in encoded]),
+        np.array([e.truncated for e in encoded], dtype=bool),
+    )
+
+
 # --------------------------------------------------------------------------- scorer
 
 
@@ -506,7 +594,7 @@ class Scorer:
         from .tasks import Cancelled
 
         try:
-            preds = predict_encoded(self._model(), enc, self.pad_id, "cpu", False, on_batch=on_batch, **kw)
+            preds = predict_bucketed(self._model(), enc, self.pad_id, on_batch=on_batch, **kw)
         except Cancelled:
             raise
         except Exception as e:
@@ -518,7 +606,7 @@ class Scorer:
         bad = ~_finite_rows(preds)
         if bad.any() and self.bf16:  # bf16 overflow: redo those posts in fp32
             redo = np.nonzero(bad)[0]
-            fp32 = predict_encoded(self.ckpt.model, [enc[i] for i in redo], self.pad_id, "cpu", False, **kw)
+            fp32 = predict_bucketed(self.ckpt.model, [enc[i] for i in redo], self.pad_id, **kw)
             for f in ("emotion_logits", "distress_logits", "valence", "intensity"):
                 getattr(preds, f)[redo] = getattr(fp32, f)
             bad = ~_finite_rows(preds)
