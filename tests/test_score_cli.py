@@ -162,6 +162,12 @@ def test_explain_flagged(tmp_path, tiny_checkpoint_dir):
     back = read_input(out)
     explained = [r for r in back.results if r.attribution_target]
     assert len(explained) == s.flagged
+    for r in explained:  # the flagged class under the moved thresholds: a fired class rule names it
+        if "suicidewatch" in r.flag_rules:
+            assert r.attribution_target == "distress:suicidewatch"
+        else:
+            assert r.attribution_target != "distress:control"
+    assert any("suicidewatch" in r.flag_rules for r in explained)
     for r, text in zip(back.results, back.texts(), strict=True):
         if r.words:
             assert all(text[w.start : w.end] == w.word for w in r.words)

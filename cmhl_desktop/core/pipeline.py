@@ -125,24 +125,39 @@ def explain_results(
     results: list[PostResult],
     mode: str,
     state: TaskState | None = None,
+    policy=None,
 ) -> tuple[int, str]:
     """Word scores for the flagged (or all scored) posts, in place (`words`, `attribution_target`).
-    Returns (how many were explained, a note when attribution is unavailable)."""
+    The class explained is the flagged class under `policy` (its current thresholds; a fired
+    "class" rule names it, any-distress explains the most probable non-control class), else the
+    top class. Returns (how many were explained, a note when attribution is unavailable)."""
     if mode == "none":
         return 0, ""
     which = [i for i, r in enumerate(results) if r.scored and (mode == "all" or r.flagged)]
     if not which:
         return 0, ""
     try:
-        from .attribution import Explainer
-    except ImportError as e:  # pragma: no cover - only in a build without attribution
+        from .attribution import Explainer, default_target
+    except ImportError as e:  # only in a build without attribution
         return 0, f"word attribution is not available ({e}); exported without word scores"
+    import dataclasses
+
+    import numpy as np
+
+    labels = list(ckpt.config.distress_labels)
+    rules = (
+        [dataclasses.replace(r, threshold=policy.threshold(r.name)) for r in policy.rules] if policy else []
+    )
     explainer = Explainer(ckpt)
     for s in range(0, len(which), EXPLAIN_CHUNK):
         part = which[s : s + EXPLAIN_CHUNK]
         if state is not None:
             state.check()
-        exps = explainer.explain([texts[i] for i in part], head="distress", target_class=None)
+        targets = []
+        for i in part:
+            probs = np.array([results[i].distress_probs.get(c, 0.0) for c in labels])
+            targets.append(labels[default_target(probs, labels, rules)[0]] if policy else None)
+        exps = explainer.explain([texts[i] for i in part], head="distress", target_class=targets)
         for i, e in zip(part, exps, strict=True):
             results[i].words = e.words
             results[i].attribution_target = e.target
@@ -217,7 +232,7 @@ def score_file(
     explained, note = 0, ""
     if n_explain:
         phase("explain", n_explain)
-        explained, note = explain_results(ckpt, texts, results, explain, state)
+        explained, note = explain_results(ckpt, texts, results, explain, state, policy)
 
     counts = summarize(results)
     run = RunInfo(
