@@ -554,15 +554,16 @@ class Scorer:
         ids = torch.randint(5, max(6, min(vocab, 20000)), (16, width), generator=g)
         mask = torch.ones_like(ids)
         best = {n: math.inf, 1: math.inf}
-        try:
-            with torch.inference_mode():
-                for k in (n, 1, n, 1, n, 1):
-                    torch.set_num_threads(k)
-                    t = time.perf_counter()
-                    model(ids, mask)
-                    best[k] = min(best[k], time.perf_counter() - t)
-        except Exception:  # the real batches will report any problem
-            return n
+        with torch_threads(torch.get_num_threads()):
+            try:
+                with torch.inference_mode():
+                    for k in (n, 1, n, 1, n, 1):
+                        torch.set_num_threads(k)
+                        t = time.perf_counter()
+                        model(ids, mask)
+                        best[k] = min(best[k], time.perf_counter() - t)
+            except Exception:  # the real batches will report any problem
+                return n
         return 1 if best[1] < 0.85 * best[n] else n
 
     def _score_chunk(
