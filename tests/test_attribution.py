@@ -514,6 +514,9 @@ def test_cli_explain_json(tiny_checkpoint_dir, capsys):
     assert sum(w["score"] for w in d["words"]) == pytest.approx(
         sum(t["score"] for t in d["tokens"]), abs=1e-6
     )
+    rc = main(["explain", "--text", " \t ", "--model", str(tiny_checkpoint_dir), "--json"])
+    d = json.loads(capsys.readouterr().out)  # strict JSON: no NaN for the empty post's probability
+    assert rc == 0 and d["words"] == [] and d["target_prob"] is None and d["n_steps"] == 0
 
 
 def test_cli_explain_text_and_input(tiny_checkpoint_dir, tmp_path, capsys):

@@ -90,7 +90,7 @@ def run(args) -> int:
             d.pop("tokens")
         d["model"] = {"name": ckpt.name, "path": str(ckpt.path), "sha256": ckpt.sha256}
         d["top_words"] = [w.word for w in _top(exp, args.top)]
-        print(json.dumps(d, indent=1, ensure_ascii=False, allow_nan=True))
+        print(json.dumps(d, indent=1, ensure_ascii=False))
         return 0
     print(header(exp, ckpt))
     print()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import html
+import math
 import os
 import re
 import sys
@@ -109,8 +110,12 @@ class Explanation:
         return float(sum(t.score for t in self.tokens))
 
     def to_dict(self) -> dict:
+        """Plain JSON-ready data (NaN, e.g. the probability of an empty post, becomes None)."""
         d = asdict(self)
         d["target"] = self.target
+        for k, v in d.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                d[k] = None
         return d
 
 
@@ -393,7 +398,9 @@ class Explainer:
         if head in CLASS_HEADS:
             target = [targets[p][0] for p in group for _ in encoded[p].windows]
         n_rows, width = ids.shape
-        steps_per_pass = max(1, min(steps, self.token_budget // (n_rows * width)))
+        # as few forward passes as the token budget allows, with the steps spread evenly over them
+        passes = max(1, -(-steps * n_rows * width // self.token_budget))
+        steps_per_pass = -(-steps // passes)
         lig = LayerIntegratedGradients(self._forward_fn(head), self.model.word_embeddings())
         attr = lig.attribute(
             ids,
