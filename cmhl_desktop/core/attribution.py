@@ -29,10 +29,19 @@ its character span overlaps (split by overlapping characters when a token crosse
 byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
 never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
 
-Speed (a ~150-token post in about one fp32 forward+backward of 16 x 150 tokens): few Gauss-Legendre
-steps with adaptive doubling, all steps of several posts in one batched forward (`token_budget`
-padded tokens a forward), parameters frozen (requires_grad False) so backward builds only the input
-graph, and Captum's two bookkeeping forwards (which only read the embedding layer) cut short.
+Speed: few Gauss-Legendre steps with adaptive doubling; all steps of several posts in one batched
+forward (`token_budget` padded tokens a forward); parameters frozen (requires_grad False; little
+compute saved, since only the input gradient is ever asked for, but less memory); Captum's two
+bookkeeping forwards (which only read the embedding layer) cut short; f(x), f(baseline) from one
+extra 2-row forward. Measured on the shipped MiniLM checkpoint (tests/benchmarks/bench_attribution.py):
+its integrand along the path has a sharp peak where the interpolated embeddings stop looking like
+padding, so 16 steps meet the 5% tolerance for only about half to two thirds of ~150-token posts;
+the rest run 16 + 32. That gives about 1.5x Captum's tutorial usage (50 steps; 1.27 vs 1.97 s a
+~150-token post on the 2-core CPU), not the 4x hoped for; at the tutorial's 50 steps the engine
+alone is about as fast as the tutorial (autograd.grad never computes weight gradients anyway, so
+frozen parameters save memory, not time). bf16 autocast (option)
+did not pay off: the bf16 attention backward is slow on CPU, and the math kernel only about breaks
+even once the casts are counted.
 """
 
 from __future__ import annotations
@@ -128,8 +137,9 @@ class Explainer:
     n_steps: Gauss-Legendre steps of the first try; doubled for posts whose delta is too large, up to
     max_steps. tolerance: the largest acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded
     tokens per forward pass (memory: about 150 kB a token for MiniLM-L6 with gradients). bf16: autocast
-    (the delta check still applies; off by default because it rarely pays off in the backward pass on
-    CPU). num_threads: torch.set_num_threads, when given (process-wide).
+    the integration passes (the delta check still applies; off by default: no gain measured on CPU).
+    objective: "logit" or "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)|
+    the tolerance is taken relative to. num_threads: torch.set_num_threads, when given (process-wide).
     """
 
     def __init__(
@@ -193,7 +203,7 @@ class Explainer:
         if head not in HEADS:
             raise AttributionError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
         texts = list(texts)
-        if isinstance(target_class, (str, int)) or target_class is None:
+        if isinstance(target_class, (str, int, np.integer)) or target_class is None:
             wanted = [target_class] * len(texts)
         else:
             wanted = list(target_class)
