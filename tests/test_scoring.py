@@ -344,21 +344,3 @@ def test_checkpoint_without_rules_flags_nothing(tiny_checkpoint):
     ck = dataclasses.replace(tiny_checkpoint, calibration=Calibration())
     res = Scorer(ck).score(["a post", "another post"])
     assert [r.flagged for r in res] == [False, False] and all(r.scored for r in res)
-
-
-def test_auto_threads_probe(tiny_checkpoint, monkeypatch):
-    before = torch.get_num_threads()
-    monkeypatch.setattr(scoring, "default_threads", lambda: 2)
-    s = Scorer(tiny_checkpoint)
-    calls = []
-    monkeypatch.setattr(s, "_probe_threads", lambda n: calls.append(n) or 1)
-    s.score(sentences(12), None)
-    assert calls == [2] and s.threads == 1  # probed once, its choice used
-    s.score(sentences(12), None)
-    assert calls == [2]  # not again within THREAD_PROBE_EVERY
-    assert torch.get_num_threads() == before
-    fixed = Scorer(tiny_checkpoint, ScoringOptions(threads=1))
-    monkeypatch.setattr(fixed, "_probe_threads", lambda n: pytest.fail("no probe with fixed threads"))
-    fixed.score(["a post"])
-    real = Scorer(tiny_checkpoint)._probe_threads(2)
-    assert real in (1, 2) and torch.get_num_threads() == before

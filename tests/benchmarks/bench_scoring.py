@@ -213,7 +213,7 @@ def speed(args, tmp: Path) -> None:
     print(f"model: {model_desc}")
     print(
         f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-        f"ours runs {ours.precision} with {ours.threads} thread(s) (auto); "
+        f"ours runs {ours.precision} with {ours.threads} thread(s); "
         f"load average at the end {os.getloadavg()[0]:.1f} (other programs share these cores)"
     )
     print(
