@@ -88,7 +88,7 @@ def add_parser(sub) -> None:
         "--batch-size",
         type=positive_int,
         metavar="N",
-        help="at most N windows per forward pass (default 256)",
+        help="at most N windows per forward pass (default 1024)",
     )
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads (default: all cores)")
     p.add_argument(

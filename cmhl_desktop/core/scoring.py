@@ -70,7 +70,9 @@ class ScoringOptions:
     bf16: run the encoder in bf16. None (default) = auto: on when the CPU has native bf16 matmul
         (`cmhl.inference.bf16_supported()`), else fp32. If bf16 fails at run time the scorer falls
         back to fp32 by itself.
-    token_budget: padded tokens per forward batch (batch rows x longest window of the batch).
+    token_budget: padded tokens per forward batch (batch rows x longest window of the batch). Bigger
+        batches amortise the fixed cost of each op (measured on this 2-core CPU: 16,384 is ~15%
+        faster than 8,192; 32,768 no faster; 2,048 twice as slow).
     max_batch: at most this many windows in one forward batch.
     chunk: posts tokenized and scored together; bounds memory (only one chunk's tensors exist at a
         time) and sets how often results stream out.
@@ -85,8 +87,8 @@ class ScoringOptions:
     """
 
     bf16: bool | None = None
-    token_budget: int = 8192
-    max_batch: int = 256
+    token_budget: int = 16384
+    max_batch: int = 1024
     chunk: int = 1024
     threads: int | None = None
     tune_malloc: bool = True
@@ -118,7 +120,7 @@ _MALLOC_TUNED = False
 
 
 def tune_malloc() -> bool:
-    """glibc only: raise the mmap and trim thresholds (64 MB / 256 MB) so the activation buffers of
+    """glibc only: raise the mmap and trim thresholds (128 MB / 256 MB) so the activation buffers of
     one batch are reused by the next instead of being unmapped and faulted in again. Process-wide,
     done once; a no-op (False) elsewhere."""
     global _MALLOC_TUNED
@@ -131,7 +133,7 @@ def tune_malloc() -> bool:
 
         libc = ctypes.CDLL("libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        ok = libc.mallopt(M_MMAP_THRESHOLD, 64 << 20) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1
+        ok = libc.mallopt(M_MMAP_THRESHOLD, 128 << 20) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1
     except (OSError, AttributeError):  # musl or no libc.so.6
         return False
     _MALLOC_TUNED = ok
@@ -375,8 +377,8 @@ def predict_bucketed(
     model: nn.Module,
     encoded: list[EncodedPost],
     pad_id: int,
-    token_budget: int = 8192,
-    max_batch: int = 256,
+    token_budget: int = 16384,
+    max_batch: int = 1024,
     on_batch: Callable[[int], None] | None = None,
 ) -> Predictions:
     """Like `cmhl.inference.predict_encoded` (every window once, logits averaged per post, input
