@@ -384,44 +384,12 @@ def predict_bucketed(
     """Like `cmhl.inference.predict_encoded` (every window once, logits averaged per post, input
     order), with bucketed batch widths (`plan_batches`). Padding is masked out, so results equal
     predict_encoded's up to float rounding. `on_batch(windows_done)` may raise (cancel)."""
-    model.eval()
-    cfg = model.config
-    n = len(encoded)
-    emo = np.zeros((n, len(cfg.emotion_labels)), np.float64)
-    dis = np.zeros((n, len(cfg.distress_labels)), np.float64)
-    val = np.zeros(n, np.float64)
-    inten = np.zeros(n, np.float64)
-    done = 0
-    for width, batch in plan_batches(encoded, token_budget, max_batch, cfg.max_length):
-        rows = len(batch)
-        ids = torch.full((rows, width), pad_id, dtype=torch.long)
-        mask = torch.zeros((rows, width), dtype=torch.long)
-        for r, (p, w) in enumerate(batch):
-            win = encoded[p].windows[w]
-            ids[r, : len(win)] = torch.tensor(win, dtype=torch.long)
-            mask[r, : len(win)] = 1
-        out = model(ids, mask)
-        m = len(batch)
-        e = out.emotion_logits[:m].float().numpy()
-        d = out.distress_logits[:m].float().numpy()
-        v = out.valence[:m].float().numpy()
-        i_ = out.intensity[:m].float().numpy()
-        for j, (p, _) in enumerate(batch):
-            k = len(encoded[p].windows)
-            emo[p] += e[j] / k
-            dis[p] += d[j] / k
-            val[p] += v[j] / k
-            inten[p] += i_[j] / k
-        done += m
-        if on_batch is not None:
-            on_batch(done)
-    return Predictions(
-        emo.astype(np.float32),
-        dis.astype(np.float32),
-        val.astype(np.float32),
-        inten.astype(np.float32),
-        np.array([e.n_tokens for e in encoded]),
-        np.array([e.truncated for e in encoded], dtype=bool),
+    return predict_encoded(
+        model,
+        encoded,
+        pad_id,
+        on_batch=on_batch,
+        plan=lambda enc: plan_batches(enc, token_budget, max_batch, model.config.max_length),
     )
 
 

@@ -127,9 +127,9 @@ class Batch:
     lexicon: torch.Tensor | None
 
 
-def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dynamic padding to the longest sequence of the batch."""
-    width = max(len(s) for s in seqs)
+def pad_batch(seqs: list[list[int]], pad_id: int, width: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dynamic padding to the longest sequence of the batch (or to `width`, if wider)."""
+    width = max(width, max(len(s) for s in seqs))
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, s in enumerate(seqs):

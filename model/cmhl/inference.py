@@ -4,7 +4,7 @@ averaged per post, original order restored. Used by evaluation, calibration and 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,8 +75,12 @@ def predict_encoded(
     token_budget: int = 8192,
     max_batch: int = 64,
     on_batch: Callable[[int], None] | None = None,
+    plan: Callable[[list[EncodedPost]], Iterable[tuple[int, list[tuple[int, int]]]]] | None = None,
 ) -> Predictions:
-    """Forward every window once; average logits per post. `on_batch(n_windows_done)` may raise to cancel."""
+    """Forward every window once; average logits per post. `on_batch(n_windows_done)` may raise to cancel.
+
+    `plan(encoded)` may choose the batches as (padded width, [(post, window), ...]); by default
+    `window_batches` packs about `token_budget` tokens a batch, padded to its longest window."""
     device = torch.device(device)
     model.eval()
     n = len(encoded)
@@ -87,8 +91,9 @@ def predict_encoded(
     val = np.zeros(n, np.float64)
     inten = np.zeros(n, np.float64)
     done = 0
-    for batch in window_batches(encoded, token_budget, max_batch):
-        ids, mask = pad_batch([encoded[p].windows[w] for p, w in batch], pad_id)
+    batches = plan(encoded) if plan else ((0, b) for b in window_batches(encoded, token_budget, max_batch))
+    for width, batch in batches:
+        ids, mask = pad_batch([encoded[p].windows[w] for p, w in batch], pad_id, width)
         with autocast_ctx(device, bf16):
             out = model(ids.to(device), mask.to(device))
         e, d = out.emotion_logits.float().cpu().numpy(), out.distress_logits.float().cpu().numpy()
