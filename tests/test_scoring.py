@@ -344,3 +344,40 @@ def test_checkpoint_without_rules_flags_nothing(tiny_checkpoint):
     ck = dataclasses.replace(tiny_checkpoint, calibration=Calibration())
     res = Scorer(ck).score(["a post", "another post"])
     assert [r.flagged for r in res] == [False, False] and all(r.scored for r in res)
+
+
+def test_fused_path_and_buckets_with_a_roberta_encoder():
+    """RoBERTa derives position ids from the ids (pads excluded): the fused bf16 encoder and the
+    bucket padding must keep every real token's position."""
+    from cmhl.config import ModelConfig
+    from cmhl.inference import predict_encoded
+    from cmhl.modeling import CMHLModel
+    from cmhl.windows import EncodedPost
+    from transformers import RobertaConfig, RobertaModel
+
+    torch.manual_seed(0)
+    cfg = RobertaConfig(
+        vocab_size=300,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    encoder = RobertaModel(cfg, add_pooling_layer=False).eval()
+    model = CMHLModel(ModelConfig(encoder=encoder.config.to_dict(), max_length=64), encoder).eval()
+    fast = bf16_model(model)
+    assert fast.encoder.kind == "bf16-fused"
+    rng = np.random.default_rng(0)
+    posts = [
+        EncodedPost([[0, *rng.integers(5, 300, n).tolist(), 2]], [0], [], n, False)
+        for n in (3, 17, 30, 62, 9, 41)
+    ]
+    ref = predict_encoded(model, posts, 1)
+    got32 = scoring.predict_bucketed(model, posts, 1, token_budget=100, max_batch=3)
+    np.testing.assert_allclose(got32.distress_logits, ref.distress_logits, atol=1e-5)
+    gotb = scoring.predict_bucketed(fast, posts, 1)
+    np.testing.assert_allclose(gotb.distress_logits, ref.distress_logits, atol=0.05)
