@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cmhl.data import sha256_file
+
 from cmhl_desktop.core.results import PostResult
 
 KINDS = ("xlsx", "csv", "tsv", "txt", "folder", "jsonl", "scored")
@@ -178,14 +180,6 @@ def _resolve_column(table: InputTable, column: str | int) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -306,7 +300,7 @@ def _read_xlsx(path: Path, sheet: str | None, limit: int | None) -> InputTable:
         columns.pop()  # an empty unnamed trailing column is formatting, not data
         for r in rows:
             r.pop()
-    return InputTable(path, sheet, columns, rows, 0, _sha256_file(path), "xlsx", meta=meta)
+    return InputTable(path, sheet, columns, rows, 0, sha256_file(path), "xlsx", meta=meta)
 
 
 def _read_run_sheet(wb) -> dict[str, str]:

@@ -7,7 +7,6 @@ unpickled. Storage may be fp16; the model always runs in fp32.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from .calibration import Calibration
 from .config import ConfigError, ModelConfig
+from .data import sha256_file
 from .modeling import CMHLModel
 
 MANIFEST = "manifest.json"
@@ -48,17 +48,9 @@ class LoadedCheckpoint:
         return p.read_text(encoding="utf-8") if p.is_file() else "(this checkpoint has no model card)"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_manifest(folder: Path) -> None:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    manifest = {"files": {str(p.relative_to(folder)): _sha256(p) for p in files}}
+    manifest = {"files": {str(p.relative_to(folder)): sha256_file(p) for p in files}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
 
 
@@ -75,12 +67,12 @@ def verify_manifest(folder: Path) -> str:
         p = folder / rel
         if not p.is_file():
             raise CheckpointError(f"{folder}: {rel} is listed in the manifest but missing")
-        if _sha256(p) != digest:
+        if sha256_file(p) != digest:
             raise CheckpointError(f"{p}: contents do not match the manifest (modified or corrupted)")
     extra = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()} - set(files) - {MANIFEST}
     if extra:
         raise CheckpointError(f"{folder}: files not in the manifest: {', '.join(sorted(extra))}")
-    return _sha256(mpath)
+    return sha256_file(mpath)
 
 
 def save_checkpoint(
