@@ -131,32 +131,57 @@ class Explanation:
 # --------------------------------------------------------------------------- explainer
 
 
+@dataclass
+class _Path:
+    """One window's straight path from its baseline (alpha = 0) to its input (alpha = 1), cut into
+    segments at evenly spaced scan points, and what is known of it so far."""
+
+    post: int
+    ids: list[int]  # the window: prefix + content + suffix token ids
+    weight: float  # 1 / windows of the post: the post's target is the mean over its windows
+    values: np.ndarray | None = None  # head output at the scan points: (segments + 1, classes or 1)
+    f: np.ndarray | None = None  # the attributed quantity at the scan points
+    nodes: np.ndarray | None = None  # Gauss-Legendre nodes per segment
+    attr: np.ndarray | None = None  # token attributions per segment: (segments, len(ids))
+    err: np.ndarray | None = None  # per segment: sum(attr) - (f(end) - f(start)), known exactly
+
+    @property
+    def width(self) -> int:
+        return len(self.ids)
+
+
 class Explainer:
     """Explains posts with one checkpoint; reuse it (it keeps nothing per post).
 
-    n_steps: Gauss-Legendre steps of the first try; doubled for posts whose delta is too large, up to
-    max_steps. tolerance: the largest acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded
-    tokens per forward pass (memory: about 150 kB a token for MiniLM-L6 with gradients). bf16: autocast
-    the integration passes (the delta check still applies; off by default: no gain measured on CPU).
-    objective: "logit" or "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)|
-    the tolerance is taken relative to. num_threads: torch.set_num_threads, when given (process-wide).
+    segments: the path from baseline to input is scanned (forward passes only) at segments + 1 evenly
+    spaced points and integrated segment by segment. n_steps: gradient evaluations a window starts
+    with, spread over the segments by how much the target changes along each (at least one each);
+    a segment whose error is among the largest has its Gauss-Legendre nodes doubled, until the delta
+    is within tolerance or a window's path would need more than max_steps. tolerance: the largest
+    acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded tokens per forward pass (memory:
+    about 150 kB a token for MiniLM-L6 with gradients). bf16: autocast the integration passes (the delta
+    check still applies; off by default: no gain measured on CPU). objective: "logit" or
+    "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)| the tolerance is taken
+    relative to. num_threads: torch.set_num_threads, when given (process-wide).
     """
 
     def __init__(
         self,
         ckpt,
-        n_steps: int = 16,
+        n_steps: int = 8,
         max_steps: int = 256,
         tolerance: float = 0.05,
-        method: str = "gausslegendre",
+        segments: int = 6,
         token_budget: int = 4096,
         bf16: bool = False,
         objective: str = "logit",
         abs_floor: float = 1e-3,
         num_threads: int | None = None,
     ) -> None:
-        if n_steps < 1 or max_steps < n_steps:
-            raise AttributionError("need 1 <= n_steps <= max_steps")
+        if segments < 1:
+            raise AttributionError("need at least one segment")
+        if n_steps < segments or max_steps < n_steps:
+            raise AttributionError("need segments <= n_steps <= max_steps")
         if not tolerance > 0:
             raise AttributionError("tolerance must be > 0")
         if objective not in OBJECTIVES:
@@ -166,7 +191,7 @@ class Explainer:
         self.tokenizer = ckpt.tokenizer
         self.config = ckpt.config
         self.n_steps, self.max_steps, self.tolerance = int(n_steps), int(max_steps), float(tolerance)
-        self.method = method
+        self.segments = int(segments)
         self.token_budget = int(token_budget)
         self.bf16 = bool(bf16)
         self.objective = objective
@@ -240,7 +265,7 @@ class Explainer:
         return z
 
     def _autocast(self):
-        """bf16 autocast for the integration passes (the end points always run in fp32). The math
+        """bf16 autocast for the integration passes (the scan always runs in fp32). The math
         attention kernel is forced meanwhile: on CPU the bf16 flash-attention backward is several
         times slower than the math kernel, whose matmuls use the bf16 units."""
         stack = contextlib.ExitStack()
@@ -257,110 +282,187 @@ class Explainer:
     def _explain(self, texts, head, wanted, state) -> list[Explanation]:
         from cmhl.windows import encode_posts
 
-        model = self.model
-        model.eval()
+        self.model.eval()
         cfg = self.config
         encoded = encode_posts(self.tokenizer, texts, cfg.max_length, cfg.long_text)
-        n_posts = len(texts)
-        results: list[Explanation | None] = [None] * n_posts
-        todo = [i for i in range(n_posts) if encoded[i].n_tokens > 0]
-        for i in range(n_posts):
-            if encoded[i].n_tokens == 0:
+        results: list[Explanation | None] = [None] * len(texts)
+        todo = []
+        for i, enc in enumerate(encoded):
+            if enc.n_tokens == 0:
                 results[i] = self._empty(texts[i], head)
-        done = n_posts - len(todo)
+            else:
+                todo.append(i)
+        done = len(texts) - len(todo)
         if state is not None:
-            state.set_progress(done, n_posts)
-
-        # 1. End points f(x), f(baseline) per window (also gives the probabilities and default targets).
-        ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for group in self._groups(todo, encoded, 1):
-            if state is not None:
-                state.check()
-            ids, mask, base, rows = self._pack(group, encoded)
-            fx, fb = self._end_points(ids, mask, base, head)
-            for p, (a, b) in rows.items():
-                ends[p] = (fx[a:b], fb[a:b])
-        targets: dict[int, tuple[int | None, str, dict, list[str]]] = {}
-        for p in todo:
-            targets[p] = self._target(head, ends[p][0], wanted[p])
-
-        # 2. Integrated gradients, doubling the steps for the posts that have not converged.
-        steps = self.n_steps
-        pending = list(todo)
-        while pending:
-            retry = []
-            for group in self._groups(pending, encoded, steps):
+            state.set_progress(done, len(texts))
+        # Posts go in chunks of about 16 windows: enough to fill the batches, and progress (and
+        # cancellation) comes chunk by chunk.
+        chunk: list[int] = []
+        for n, p in enumerate(todo):
+            chunk.append(p)
+            if n == len(todo) - 1 or sum(len(encoded[q].windows) for q in chunk) >= 16:
+                for q, exp in self._explain_chunk(chunk, texts, encoded, head, wanted, state).items():
+                    results[q] = exp
+                done += len(chunk)
+                chunk = []
                 if state is not None:
-                    state.check()
-                attr = self._attribute(group, encoded, head, targets, steps)
-                for p, window_attr in attr.items():
-                    exp = self._finish(texts[p], encoded[p], window_attr, ends[p], targets[p], head, steps)
-                    prev = results[p]
-                    exp.steps_tried = (prev.steps_tried if prev is not None else []) + [steps]
-                    results[p] = exp
-                    if exp.converged or steps >= self.max_steps:
-                        done += 1
-                    else:
-                        retry.append(p)
-                if state is not None:
-                    state.set_progress(done, n_posts)
-            pending = retry
-            steps = min(steps * 2, self.max_steps)
+                    state.set_progress(done, len(texts))
         return [r for r in results if r is not None]
 
-    def _groups(self, posts: list[int], encoded, steps: int) -> list[list[int]]:
-        """Posts sorted by window length, grouped so one forward holds all steps of a group's windows
-        within the token budget (a post too big for that is a group of its own; Captum then runs its
-        steps in several forwards)."""
-        order = sorted(posts, key=lambda p: max(len(w) for w in encoded[p].windows))
-        groups: list[list[int]] = []
-        cur: list[int] = []
-        rows = 0
-        for p in order:
-            n = len(encoded[p].windows)
-            width = max(len(w) for w in encoded[p].windows)  # ascending: the newest is the widest
-            if cur and (rows + n) * width * steps > self.token_budget:
-                groups.append(cur)
-                cur, rows = [], 0
-            cur.append(p)
-            rows += n
-        if cur:
-            groups.append(cur)
-        return groups
+    def _explain_chunk(self, posts, texts, encoded, head, wanted, state) -> dict[int, Explanation]:
+        """Integrated gradients for a few posts: scan every window's path, integrate each segment with
+        Gauss-Legendre nodes where the target changes, then refine the segments with the largest
+        (exactly known) errors until each post's delta is within tolerance."""
+        paths = {
+            p: [_Path(p, list(w), 1.0 / len(encoded[p].windows)) for w in encoded[p].windows] for p in posts
+        }
+        every = [w for p in posts for w in paths[p]]
+        # 1. Scan: f at the scan points of every path (its ends give f(x), f(baseline), the target).
+        for batch in _batches(every, self.segments + 1, self.token_budget):
+            if state is not None:
+                state.check()
+            self._scan(batch, head)
+        targets = {
+            p: self._target(head, np.stack([w.values[-1] for w in paths[p]]), wanted[p]) for p in posts
+        }
+        for p in posts:
+            cls = targets[p][0]
+            for w in paths[p]:
+                w.f = w.values[:, cls] if cls is not None else w.values[:, 0]
+                w.nodes = _allocate(w.f, self.n_steps)
+                w.attr = np.zeros((self.segments, w.width))
+                w.err = np.zeros(self.segments)
+        # 2. Integrate; refine until converged (or out of steps).
+        units = [(w, s, int(w.nodes[s])) for w in every for s in range(self.segments)]
+        spent = {p: [] for p in posts}
+        open_posts = list(posts)
+        while units:
+            for p in open_posts:
+                spent[p].append(sum(k for w, _, k in units if w.post == p))
+            for k in sorted({k for _, _, k in units}):
+                same = [(w, s) for w, s, kk in units if kk == k]
+                for batch in _batches(same, k, self.token_budget, width=lambda u: u[0].width):
+                    if state is not None:
+                        state.check()
+                    self._integrate(batch, k, head, targets)
+            units = []
+            for p in list(open_posts):
+                more = self._refine(paths[p])
+                if more:
+                    units += more
+                else:
+                    open_posts.remove(p)
+        return {p: self._finish(texts[p], encoded[p], paths[p], targets[p], head, spent[p]) for p in posts}
 
-    def _pack(self, group, encoded):
-        """Padded ids, mask and baseline ids for every window of the group; rows[p] = (first, end)."""
-        wins = [w for p in group for w in encoded[p].windows]
-        width = max(len(w) for w in wins)
-        ids = torch.full((len(wins), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(wins), width), dtype=torch.long)
-        base = torch.full((len(wins), width), self.pad_id, dtype=torch.long)
-        rows, r = {}, 0
-        for p in group:
-            rows[p] = (r, r + len(encoded[p].windows))
-            for w in encoded[p].windows:
-                ids[r, : len(w)] = torch.tensor(w)
-                mask[r, : len(w)] = 1
-                # special tokens kept: prefix + content + suffix -> prefix + pads + suffix
-                base[r, : self.n_prefix] = ids[r, : self.n_prefix]
-                base[r, len(w) - self.n_suffix : len(w)] = ids[r, len(w) - self.n_suffix : len(w)]
-                r += 1
-        return ids, mask, base, rows
+    def _pack(self, paths: Sequence[_Path]):
+        """Padded ids, mask and baseline ids (special tokens kept, content replaced by pads)."""
+        width = max(w.width for w in paths)
+        ids = torch.full((len(paths), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(paths), width), dtype=torch.long)
+        for r, w in enumerate(paths):
+            ids[r, : w.width] = torch.tensor(w.ids)
+            mask[r, : w.width] = 1
+        base = ids.clone()
+        for r, w in enumerate(paths):
+            base[r, self.n_prefix : w.width - self.n_suffix] = self.pad_id
+        return ids, mask, base
 
-    @torch.no_grad()
-    def _end_points(self, ids, mask, base, head):
-        """f at the two path ends, input ids unchanged: only the word embeddings differ (the exact
-        points Integrated Gradients integrates between, also for RoBERTa-style position ids)."""
-        emb = self.model.word_embeddings()
-        base_emb = emb(base)
-        n = ids.shape[0]
-        handle = emb.register_forward_hook(lambda _m, _i, out: torch.cat([out[:n], base_emb]))
+    def _run(self, embeds, ids, mask, head) -> torch.Tensor:
+        """The head's output with the word-embedding layer's output replaced by `embeds`; the input
+        ids stay the same along the path (RoBERTa-style position ids are derived from them)."""
+        handle = self.model.word_embeddings().register_forward_hook(lambda _m, _i, _o: embeds)
         try:
-            out = self._head(self.model(torch.cat([ids, ids]), torch.cat([mask, mask])), head)
+            return self._head(self.model(ids, mask), head)
         finally:
             handle.remove()
-        out = out.float().numpy().astype(np.float64)
-        return out[:n], out[n:]
+
+    def _ends(self, paths: Sequence[_Path], segment: torch.Tensor | None = None):
+        """ids, mask and the word embeddings at alpha = segment / segments and the next scan point
+        (rows as given); with segment None, every scan point (a list of segments + 1 tensors)."""
+        ids, mask, base = self._pack(paths)
+        emb = self.model.word_embeddings()
+        with torch.no_grad():
+            x, b = emb(ids), emb(base)
+
+        def at(j: torch.Tensor) -> torch.Tensor:
+            # exact end points: b at j = 0, x at j = segments (not b + 1.0 * (x - b))
+            a = (j.to(torch.float32) / self.segments).view(-1, 1, 1)
+            mid = b + a * (x - b)
+            return torch.where((j == self.segments).view(-1, 1, 1), x, mid)
+
+        if segment is None:
+            n = len(paths)
+            return ids, mask, [at(torch.full((n,), j)) for j in range(self.segments + 1)]
+        return ids, mask, (at(segment), at(segment + 1))
+
+    @torch.no_grad()
+    def _scan(self, paths: Sequence[_Path], head: str) -> None:
+        ids, mask, points = self._ends(paths)
+        reps = len(points)
+        out = self._run(torch.cat(points), ids.repeat(reps, 1), mask.repeat(reps, 1), head)
+        out = out.float().numpy().astype(np.float64).reshape(reps, len(paths), -1)
+        for r, w in enumerate(paths):
+            w.values = out[:, r]
+
+    def _integrate(self, units, k: int, head: str, targets) -> None:
+        """Captum IntegratedGradients over each unit's segment (word embeddings from one scan point to
+        the next) with k Gauss-Legendre nodes; all units of the batch in as few passes as fit."""
+        from captum.attr import IntegratedGradients
+
+        paths = [w for w, _ in units]
+        seg = torch.tensor([s for _, s in units])
+        ids, mask, (start, end) = self._ends(paths, seg)
+        target = [targets[w.post][0] for w in paths] if head in CLASS_HEADS else None
+
+        def forward(embeds, ids, mask):
+            with self._autocast():
+                return self._run(embeds, ids, mask, head).float()
+
+        rows, width = ids.shape
+        per_pass = max(1, min(k, self.token_budget // (rows * width)))
+        attr = IntegratedGradients(forward).attribute(
+            end,
+            baselines=start,
+            target=target,
+            additional_forward_args=(ids, mask),
+            n_steps=k,
+            method="gausslegendre",
+            internal_batch_size=rows * per_pass,
+        )
+        attr = attr.detach().float().sum(-1).numpy().astype(np.float64)
+        for r, (w, s) in enumerate(units):
+            w.attr[s] = attr[r, : w.width]  # special tokens and padding: input == baseline, exactly 0
+            w.err[s] = w.attr[s].sum() - (w.f[s + 1] - w.f[s])
+            w.nodes[s] = k
+
+    def _scale(self, paths: Sequence[_Path]) -> tuple[float, float, float]:
+        """(f(x), f(baseline), the delta is measured against) for a post: means over its windows."""
+        fx = float(sum(w.weight * w.f[-1] for w in paths))
+        fb = float(sum(w.weight * w.f[0] for w in paths))
+        return fx, fb, max(abs(fx - fb), self.abs_floor)
+
+    def _refine(self, paths: Sequence[_Path]) -> list[tuple[_Path, int, int]]:
+        """The segments to integrate again with twice the nodes: the largest errors first, until the
+        rest add up to at most half the tolerance. Nothing when the post has converged, or when no
+        window may spend more steps."""
+        _, _, scale = self._scale(paths)
+        delta = sum(w.weight * w.err.sum() for w in paths)
+        if abs(delta) <= self.tolerance * scale:
+            return []
+        ranked = sorted(
+            ((w, s) for w in paths for s in range(self.segments)),
+            key=lambda u: -u[0].weight * abs(u[0].err[u[1]]),
+        )
+        rest = sum(w.weight * abs(w.err[s]) for w, s in ranked)
+        out = []
+        for w, s in ranked:
+            if rest <= self.tolerance / 2 * scale:
+                break
+            rest -= w.weight * abs(w.err[s])
+            k = int(w.nodes[s])
+            if w.nodes.sum() + k + sum(kk - w.nodes[ss] for ww, ss, kk in out if ww is w) <= self.max_steps:
+                out.append((w, s, 2 * k))
+        return out
 
     def _target(self, head, fx_windows, wanted):
         """(class index or None, reason, calibrated probs, fired flag rules) from the mean logits."""
@@ -385,63 +487,20 @@ class Explainer:
         cls, reason = default_target(probs, labels, self.ckpt.calibration.rules if head == "distress" else [])
         return cls, reason, prob_map, fired
 
-    def _forward_fn(self, head):
-        emb = self.model.word_embeddings()
-
-        def forward(ids, mask):
-            if not torch.is_grad_enabled():
-                # Captum's bookkeeping passes (grad disabled) only read the embedding layer's output:
-                # run just that layer and skip the encoder. The integration passes have grad enabled.
-                emb(ids)
-                width = 1 if head not in CLASS_HEADS else len(self.labels(head))
-                return torch.zeros((ids.shape[0], width) if head in CLASS_HEADS else (ids.shape[0],))
-            with self._autocast():
-                return self._head(self.model(ids, mask), head).float()
-
-        return forward
-
-    def _attribute(self, group, encoded, head, targets, steps):
-        from captum.attr import LayerIntegratedGradients
-
-        ids, mask, base, rows = self._pack(group, encoded)
-        target = None
-        if head in CLASS_HEADS:
-            target = [targets[p][0] for p in group for _ in encoded[p].windows]
-        n_rows, width = ids.shape
-        # as few forward passes as the token budget allows, with the steps spread evenly over them
-        passes = max(1, -(-steps * n_rows * width // self.token_budget))
-        steps_per_pass = -(-steps // passes)
-        lig = LayerIntegratedGradients(self._forward_fn(head), self.model.word_embeddings())
-        attr = lig.attribute(
-            ids,
-            baselines=base,
-            target=target,
-            additional_forward_args=(mask,),
-            n_steps=steps,
-            method=self.method,
-            internal_batch_size=n_rows * steps_per_pass,
-        )
-        attr = attr.detach().float().sum(-1).numpy().astype(np.float64)  # (rows, width)
-        return {p: attr[a:b] for p, (a, b) in rows.items()}
-
-    def _finish(self, text, enc, window_attr, ends, target, head, steps) -> Explanation:
+    def _finish(self, text, enc, paths, target, head, spent) -> Explanation:
         cls, reason, probs, fired = target
-        fx_w, fb_w = ends
-        n_win = len(enc.windows)
-        if cls is not None:
-            fx_w, fb_w = fx_w[:, cls], fb_w[:, cls]
-        fx, fb = float(fx_w.mean()), float(fb_w.mean())
+        fx, fb, scale = self._scale(paths)
         token_scores = np.zeros(enc.n_tokens, np.float64)
         read = np.zeros(enc.n_tokens, bool)
         total = 0.0
-        for w, (start, win) in enumerate(zip(enc.starts, enc.windows, strict=True)):
-            n = len(win) - self.n_prefix - self.n_suffix
-            a = window_attr[w] / n_win
-            total += float(a.sum())  # special tokens and padding: input == baseline, exactly 0
+        for start, w in zip(enc.starts, paths, strict=True):
+            n = w.width - self.n_prefix - self.n_suffix
+            a = w.attr.sum(0) * w.weight
+            total += float(a.sum())
             token_scores[start : start + n] += a[self.n_prefix : self.n_prefix + n]
             read[start : start + n] = True
         delta = total - (fx - fb)
-        rel = abs(delta) / max(abs(fx - fb), self.abs_floor)
+        rel = abs(delta) / scale
         pieces = self.tokenizer.convert_ids_to_tokens(_content_ids(enc, self.n_prefix, self.n_suffix))
         tokens = [
             TokenScore(i, int(enc.offsets[i][0]), int(enc.offsets[i][1]), pieces[i], float(token_scores[i]))
@@ -458,13 +517,14 @@ class Explainer:
             delta=float(delta),
             rel_delta=float(rel),
             converged=bool(rel <= self.tolerance),
-            n_steps=steps,
-            windows=n_win,
+            n_steps=int(max(w.nodes.sum() for w in paths)),
+            windows=len(paths),
             target_value=fx,
             baseline_value=fb,
             objective=self.objective if head in CLASS_HEADS else "value",
             truncated=bool(enc.truncated),
             target_reason=reason,
+            steps_tried=spent,
             probs=probs,
             flag_rules=fired,
         )
@@ -484,6 +544,33 @@ class Explainer:
             objective=self.objective if head in CLASS_HEADS else "value",
             target_reason="empty",
         )
+
+
+def _allocate(f: np.ndarray, n_steps: int) -> np.ndarray:
+    """n_steps Gauss-Legendre nodes over the segments between the scan points f: one each, the rest in
+    proportion to |f(end) - f(start)| (largest remainders first), where the integrand is large."""
+    change = np.abs(np.diff(f))
+    k = len(change)
+    share = change / change.sum() if change.sum() > 0 else np.full(k, 1.0 / k)
+    raw = share * (n_steps - k)
+    nodes = 1 + np.floor(raw).astype(int)
+    nodes[np.argsort(-(raw - np.floor(raw)), kind="stable")[: n_steps - int(nodes.sum())]] += 1
+    return nodes
+
+
+def _batches(items, rows_each: int, budget: int, width=lambda w: w.width) -> list[list]:
+    """Items sorted by width and packed so that items x rows_each x width padded tokens fit the
+    budget (an item too big for it is a batch of its own)."""
+    out: list[list] = []
+    cur: list = []
+    for it in sorted(items, key=width):
+        if cur and (len(cur) + 1) * rows_each * width(it) > budget:  # ascending: `it` is the widest
+            out.append(cur)
+            cur = []
+        cur.append(it)
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _content_ids(enc, n_prefix: int, n_suffix: int) -> list[int]:
