@@ -34,7 +34,7 @@ def exercise(folder: Path) -> None:
     # both precisions, whatever this CPU supports: the clinic's CPU may take the other path
     for bf16 in (False, True):
         Scorer(ckpt, ScoringOptions(bf16=bf16)).score(texts)
-        Explainer(ckpt, n_steps=4, max_steps=4, bf16=bf16).explain([texts[0]], "distress", None)
+        Explainer(ckpt, segments=2, n_steps=4, max_steps=4, bf16=bf16).explain([texts[0]], "distress", None)
 
 
 def main(argv: list[str] | None = None) -> int:

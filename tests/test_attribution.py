@@ -142,7 +142,7 @@ def _captum_lig(ckpt, text_or_ids, c, n_steps):
 def test_one_segment_equals_captum_lig(tiny_checkpoint):
     """With one segment and a fixed step count, ours is exactly Captum's LIG (same Gauss-Legendre rule)."""
     text = "I can't sleep and everything feels hopeless lately."
-    (exp,) = Explainer(tiny_checkpoint, segments=1, n_steps=12, max_steps=12).explain([text], target_class=1)
+    (exp,) = Explainer(tiny_checkpoint, segments=1, n_steps=12, max_steps=12, bf16=False).explain([text], target_class=1)
     ref, ref_delta = _captum_lig(tiny_checkpoint, text, 1, 12)
     np.testing.assert_allclose([t.score for t in exp.tokens], ref, atol=1e-6)
     assert exp.n_steps == 12 and exp.steps_tried == [12]
@@ -352,7 +352,7 @@ def test_long_posts_match_per_window_reference(tiny_checkpoint):
 
     text = _long_text(120, 50)
     cfg = tiny_checkpoint.config
-    single = Explainer(tiny_checkpoint, segments=1, n_steps=16, max_steps=16)
+    single = Explainer(tiny_checkpoint, segments=1, n_steps=16, max_steps=16, bf16=False)
     (exp,) = single.explain([text], target_class="bipolar")
     (enc,) = encode_posts(tiny_checkpoint.tokenizer, [text], cfg.max_length, cfg.long_text)
     assert len(enc.windows) == exp.windows > 1
@@ -464,11 +464,22 @@ def test_progress_cancel_and_model_left_as_found(tiny_checkpoint, explainer):
     assert exp.tokens
 
 
-def test_bf16_option_reports_its_delta(tiny_checkpoint):
-    (exp,) = Explainer(tiny_checkpoint, bf16=True).explain(["a short post"])
-    assert np.isfinite(exp.delta) and exp.rel_delta == pytest.approx(
-        abs(exp.delta) / max(abs(exp.target_value - exp.baseline_value), 1e-3)
-    )
+def test_bf16_follows_the_cpu_and_agrees_with_fp32(tiny_checkpoint):
+    """bf16 is on by default only where the CPU has native bf16; its f(x), f(baseline) (and so the
+    target and the delta) are fp32, and its scores agree with the fp32 run."""
+    from cmhl.inference import bf16_supported
+
+    assert Explainer(tiny_checkpoint).bf16 == bf16_supported()
+    texts = ["a short post", "I can't sleep and everything feels hopeless lately."]
+    fast = Explainer(tiny_checkpoint, bf16=True).explain(texts)
+    exact = Explainer(tiny_checkpoint, bf16=False).explain(texts)
+    for a, b in zip(fast, exact, strict=True):
+        assert a.target_value == b.target_value and a.baseline_value == b.baseline_value
+        assert a.converged and a.rel_delta == pytest.approx(
+            abs(a.delta) / max(abs(a.target_value - a.baseline_value), 1e-3)
+        )
+        x, y = np.array([t.score for t in a.tokens]), np.array([t.score for t in b.tokens])
+        assert np.abs(x - y).max() <= 0.05 * np.abs(y).max()
 
 
 # --------------------------------------------------------------------------- rendering
@@ -602,3 +613,9 @@ def test_cli_explain_text_and_input(tiny_checkpoint_dir, tmp_path, capsys):
     assert rc == 2 and "unknown distress class" in capsys.readouterr().err
     rc = main(["explain", "--text", "x", "--head", "intensity", "--model", str(tiny_checkpoint_dir)])
     assert rc == 0 and "target: intensity = " in capsys.readouterr().out
+    rc = main(["explain", "--text", "x", "--tolerance", "0", "--model", str(tiny_checkpoint_dir)])
+    assert rc == 2 and "tolerance must be > 0" in capsys.readouterr().err
+    args = ["explain", "--text", "a restless night again", "--json", "--model", str(tiny_checkpoint_dir)]
+    rc = main([*args, "--tolerance", "0.001"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and d["converged"] and d["rel_delta"] <= 0.001

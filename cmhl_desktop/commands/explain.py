@@ -39,7 +39,16 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--top", type=int, default=10, help="how many top words to list (default 10)")
     p.add_argument(
-        "--max-steps", type=int, default=256, help="upper bound on integration steps (default 256)"
+        "--max-steps",
+        type=int,
+        default=256,
+        help="upper bound on gradient evaluations along one window's path (default 256)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.05,
+        help="largest |delta| / |f(x) - f(baseline)| accepted as converged (default 0.05)",
     )
     p.set_defaults(func=run)
 
@@ -79,7 +88,7 @@ def run(args) -> int:
         return 2
     ckpt = load_checkpoint(args.model or default_checkpoint())
     try:
-        explainer = Explainer(ckpt, max_steps=max(args.max_steps, 16))
+        explainer = Explainer(ckpt, max_steps=max(args.max_steps, 16), tolerance=args.tolerance)
         (exp,) = explainer.explain([text], head=args.head, target_class=args.target_class)
     except AttributionError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """Which words drove a score: Integrated Gradients on the word embeddings, mapped to exact characters.
 
 Method (DESIGN.md, "Attribution")
-- Captum `LayerIntegratedGradients` on `model.word_embeddings()` (the word-embedding layer only:
-  RoBERTa derives position ids from input ids, so the ids themselves must never change along the path).
+- Integrated Gradients with respect to the output of `model.word_embeddings()`, the quantity Captum's
+  `LayerIntegratedGradients` on that layer computes (the word-embedding layer only: RoBERTa derives
+  position ids from input ids, so the ids themselves must never change along the path). With one
+  segment and a fixed step count the result equals Captum's LIG exactly (tests/test_attribution.py).
 - Baseline: the same window with every content token replaced by the pad token, special tokens
   ([CLS] .. [SEP], <s> .. </s>) kept, same attention mask. Special tokens therefore get exactly zero
   attribution and are left out of the results.
@@ -15,11 +17,19 @@ Method (DESIGN.md, "Attribution")
 - Long posts follow the scoring engine exactly: `encode_posts` with the checkpoint's `max_length` and
   `long_text` config; the target is the mean over windows of the window's logit, so each window's
   attributions are weighted 1/n_windows and, where windows overlap, a token's contributions are summed.
-- Convergence: delta = sum(attributions) - (f(x) - f(baseline)), with both end points computed on the
-  exact path end points (word embeddings of the input / of the baseline, input ids unchanged).
-  Gauss-Legendre steps start at `n_steps` and double, for the posts that need it, until
-  |delta| <= tolerance * max(|f(x) - f(baseline)|, abs_floor), up to `max_steps`; a post that never
-  gets there is reported with `converged=False`.
+- Integration (Captum `IntegratedGradients` on the word embeddings, segment by segment): the path
+  from baseline (alpha = 0) to input (alpha = 1) is first scanned with forward passes only, f at
+  `segments + 1` evenly spaced alphas. Each segment between two scan points is then integrated with
+  its own Gauss-Legendre rule; the exact integral of the scalar df/dalpha over a segment is
+  f(end) - f(start), known from the scan, so every segment's completeness error is known exactly.
+  `n_steps` gradient evaluations a window are spread over the segments, one each and the rest where
+  f changes most. While |delta| is above tolerance, the segments with the largest errors get twice
+  the nodes (the rest of the post is kept), up to `max_steps` a window; a post that never gets there
+  is reported with `converged=False`. Segment attributions add up to the whole path's, since
+  (e(b) - e(a)) is a share of (x - baseline) on a straight path.
+- Convergence: delta = sum(attributions) - (f(x) - f(baseline)), with both end points computed in
+  fp32 on the exact path end points (word embeddings of the input / of the baseline, input ids
+  unchanged); |delta| <= tolerance * max(|f(x) - f(baseline)|, abs_floor).
 
 Words: a word is a maximal run of non-whitespace characters (Python's `str.isspace`, so NBSP, tabs and
 newlines separate words), so `text[start:end] == word` always holds. Punctuation stays attached to
@@ -29,20 +39,16 @@ its character span overlaps (split by overlapping characters when a token crosse
 byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
 never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
 
-Speed: few Gauss-Legendre steps with adaptive doubling; all steps of several posts in one batched
-forward (`token_budget` padded tokens a forward); parameters frozen (requires_grad False; little
-compute saved, since only the input gradient is ever asked for, but less memory); Captum's two
-bookkeeping forwards (which only read the embedding layer) cut short; f(x), f(baseline) from one
-extra 2-row forward. Measured on the shipped MiniLM checkpoint (tests/benchmarks/bench_attribution.py):
-its integrand along the path has a sharp peak where the interpolated embeddings stop looking like
-padding, so 16 steps meet the 5% tolerance for only about half to two thirds of ~150-token posts;
-the rest run 16 + 32. That gives about 1.5x Captum's tutorial usage (50 steps; 1.27 vs 1.97 s a
-~150-token post on the 2-core CPU), not the 4x hoped for; at the tutorial's 50 steps the engine
-alone is about as fast as the tutorial (autograd.grad never computes weight gradients anyway, so
-frozen parameters save memory, not time). bf16 autocast (option)
-did not pay off: the bf16 attention backward is slow on CPU, and the math kernel only about breaks
-even once the casts are counted.
-"""
+Speed (tests/benchmarks/bench_attribution.py, shipped MiniLM checkpoint, ~150-token posts, 2-core
+CPU): the trained model's integrand peaks sharply where the interpolated embeddings stop looking
+like padding (alpha ~ 0.25-0.5), so one rule over the whole path needs 24-32 steps to meet a 5%
+tolerance, and doubling from 16 wastes the first 16. Scanning first and refining only the segments
+that miss needs about 12 gradient evaluations plus 7 forward-only rows a post. On CPUs with native
+bf16 (AVX512-BF16 / AMX; `cmhl.inference.bf16_supported`) the integration and the points between
+the scan ends run under bf16 autocast with the math attention kernel (about 1.8x faster a row than
+fp32; autocast's numerics keep LayerNorm and softmax in fp32), while f(x), f(baseline) and hence
+the target, the probabilities and the delta stay fp32. Parameters are frozen during attribution:
+autograd then builds only the input's graph (memory, not time)."""
 
 from __future__ import annotations
 
@@ -159,21 +165,21 @@ class Explainer:
     a segment whose error is among the largest has its Gauss-Legendre nodes doubled, until the delta
     is within tolerance or a window's path would need more than max_steps. tolerance: the largest
     acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded tokens per forward pass (memory:
-    about 150 kB a token for MiniLM-L6 with gradients). bf16: autocast the integration passes (the delta
-    check still applies; off by default: no gain measured on CPU). objective: "logit" or
-    "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)| the tolerance is taken
-    relative to. num_threads: torch.set_num_threads, when given (process-wide).
+    about 150 kB a token for MiniLM-L6 with gradients). bf16: run the integration passes under bf16
+    autocast (None: where the CPU has native bf16; the delta check still applies, in fp32).
+    objective: "logit" or "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)|
+    the tolerance is taken relative to. num_threads: torch.set_num_threads, when given (process-wide).
     """
 
     def __init__(
         self,
         ckpt,
-        n_steps: int = 8,
+        n_steps: int = 10,
         max_steps: int = 256,
         tolerance: float = 0.05,
         segments: int = 6,
         token_budget: int = 4096,
-        bf16: bool = False,
+        bf16: bool | None = None,
         objective: str = "logit",
         abs_floor: float = 1e-3,
         num_threads: int | None = None,
@@ -193,6 +199,10 @@ class Explainer:
         self.n_steps, self.max_steps, self.tolerance = int(n_steps), int(max_steps), float(tolerance)
         self.segments = int(segments)
         self.token_budget = int(token_budget)
+        if bf16 is None:
+            from cmhl.inference import bf16_supported
+
+            bf16 = bf16_supported()
         self.bf16 = bool(bf16)
         self.objective = objective
         self.abs_floor = float(abs_floor)
@@ -264,10 +274,10 @@ class Explainer:
             z = z - z.mean(-1, keepdim=True)
         return z
 
-    def _autocast(self):
-        """bf16 autocast for the integration passes (the scan always runs in fp32). The math
-        attention kernel is forced meanwhile: on CPU the bf16 flash-attention backward is several
-        times slower than the math kernel, whose matmuls use the bf16 units."""
+    def _kernels(self):
+        """The passes that may run in bf16 (the points between the scan ends, and the integration):
+        with bf16, autocast and the math attention kernel (on CPU the bf16 flash-attention backward
+        is several times slower, while the math kernel's matmuls use the bf16 units)."""
         stack = contextlib.ExitStack()
         if self.bf16:
             stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
@@ -368,11 +378,11 @@ class Explainer:
         return ids, mask, base
 
     def _run(self, embeds, ids, mask, head) -> torch.Tensor:
-        """The head's output with the word-embedding layer's output replaced by `embeds`; the input
-        ids stay the same along the path (RoBERTa-style position ids are derived from them)."""
+        """The head's output (fp32) with the word-embedding layer's output replaced by `embeds`; the
+        input ids stay the same along the path (RoBERTa-style position ids are derived from them)."""
         handle = self.model.word_embeddings().register_forward_hook(lambda _m, _i, _o: embeds)
         try:
-            return self._head(self.model(ids, mask), head)
+            return self._head(self.model(ids, mask), head).float()
         finally:
             handle.remove()
 
@@ -397,10 +407,22 @@ class Explainer:
 
     @torch.no_grad()
     def _scan(self, paths: Sequence[_Path], head: str) -> None:
+        """f at every scan point. The two ends (f(x), f(baseline): the target, the probabilities and the
+        delta) always in fp32; the points between only steer where nodes go, so bf16 may run them."""
         ids, mask, points = self._ends(paths)
-        reps = len(points)
-        out = self._run(torch.cat(points), ids.repeat(reps, 1), mask.repeat(reps, 1), head)
-        out = out.float().numpy().astype(np.float64).reshape(reps, len(paths), -1)
+        n, reps = len(paths), len(points)
+
+        def run(pts):
+            k = len(pts)
+            return self._run(torch.cat(pts), ids.repeat(k, 1), mask.repeat(k, 1), head).numpy()
+
+        ends = run([points[0], points[-1]])
+        out = np.empty((reps, n, *ends.shape[1:]))
+        out[0], out[-1] = ends[:n], ends[n:]
+        if reps > 2:
+            with self._kernels():
+                out[1:-1] = run(points[1:-1]).reshape(reps - 2, n, *ends.shape[1:])
+        out = out.reshape(reps, n, -1)
         for r, w in enumerate(paths):
             w.values = out[:, r]
 
@@ -415,20 +437,20 @@ class Explainer:
         target = [targets[w.post][0] for w in paths] if head in CLASS_HEADS else None
 
         def forward(embeds, ids, mask):
-            with self._autocast():
-                return self._run(embeds, ids, mask, head).float()
+            return self._run(embeds, ids, mask, head)
 
         rows, width = ids.shape
         per_pass = max(1, min(k, self.token_budget // (rows * width)))
-        attr = IntegratedGradients(forward).attribute(
-            end,
-            baselines=start,
-            target=target,
-            additional_forward_args=(ids, mask),
-            n_steps=k,
-            method="gausslegendre",
-            internal_batch_size=rows * per_pass,
-        )
+        with self._kernels():
+            attr = IntegratedGradients(forward).attribute(
+                end,
+                baselines=start,
+                target=target,
+                additional_forward_args=(ids, mask),
+                n_steps=k,
+                method="gausslegendre",
+                internal_batch_size=rows * per_pass,
+            )
         attr = attr.detach().float().sum(-1).numpy().astype(np.float64)
         for r, (w, s) in enumerate(units):
             w.attr[s] = attr[r, : w.width]  # special tokens and padding: input == baseline, exactly 0

@@ -178,7 +178,7 @@ def faithfulness(ckpt, texts: list[str], seed: int, n_random: int) -> str:
 # --------------------------------------------------------------------------- speed
 
 
-def tutorial(ckpt, text: str, target: int):
+def tutorial(ckpt, text: str, target: int, n_steps: int = 50):
     """Captum's tutorial usage, one post at a time: LIG with n_steps=50 (Captum's default method,
     Gauss-Legendre), parameters left trainable, the same pad baseline with special tokens kept.
     Returns (ids, baseline ids, delta, content-token attributions)."""
@@ -196,7 +196,7 @@ def tutorial(ckpt, text: str, target: int):
         baselines=base,
         target=target,
         additional_forward_args=(mask,),
-        n_steps=50,
+        n_steps=n_steps,
         return_convergence_delta=True,
     )
     return ids, base, float(delta), attr.sum(-1)[0, 1:-1].detach().numpy().astype(np.float64)
@@ -247,27 +247,32 @@ def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
     targets = [default_target(p, labels, ckpt.calibration.rules)[0] for p in probs]
     explainers = {
         "ours": Explainer(ckpt),
+        "ours32": Explainer(ckpt, bf16=False),
         "ours1": Explainer(ckpt, tolerance=0.01),
-        "strict": Explainer(ckpt, segments=1, n_steps=50, max_steps=50),
+        "strict": Explainer(ckpt, segments=1, n_steps=50, max_steps=50, bf16=False),
     }
-    # converged reference (outside the timed part): one segment, 256 Gauss-Legendre steps
-    reference = Explainer(ckpt, segments=1, n_steps=256, max_steps=256)
-    names = ["tut", *explainers]
+    # converged reference (outside the timed part): one segment, 256 Gauss-Legendre steps, fp32
+    reference = Explainer(ckpt, segments=1, n_steps=256, max_steps=256, bf16=False)
+    names = ["tut", "tut24", *explainers]
     res: dict[str, list[tuple]] = {k: [] for k in names}  # (wall, cpu, delta, rel, steps, err, top5)
+    refs = []
     for i, (t, c) in enumerate(zip(posts, targets, strict=True)):
         (ref,) = reference.explain([t], target_class=c) if i else (None,)
+        if i:
+            refs.append(ref)
         order = names if i % 2 else names[::-1]
         for k in order:
             w0, c0 = time.perf_counter(), time.process_time()
-            if k == "tut":
-                ids, base, delta, scores = tutorial(ckpt, t, c)
+            if k.startswith("tut"):
+                steps = int(k[3:] or 50)
+                ids, base, delta, scores = tutorial(ckpt, t, c, steps)
             else:
                 (e,) = explainers[k].explain([t], target_class=c)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             if not i:  # the first post warms up
                 continue
-            if k == "tut":
-                out = (delta, tutorial_rel(ckpt, ids, base, c, delta), "50", *agreement(scores, ref, t))
+            if k.startswith("tut"):
+                out = (delta, tutorial_rel(ckpt, ids, base, c, delta), str(steps), *agreement(scores, ref, t))
             else:
                 scores = np.array([x.score for x in e.tokens])
                 out = (
@@ -282,7 +287,6 @@ def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
                 f"  speed: post {i}/{len(posts) - 1}: "
                 + "  ".join(f"{k} {res[k][-1][0]:.2f}s" for k in names)
             )
-    refs = [reference.explain([t], target_class=c)[0] for t, c in zip(posts[1:], targets[1:], strict=True)]
     w0, c0 = time.perf_counter(), time.process_time()
     batch = explainers["ours"].explain(posts[1:], target_class=targets[1:])
     wall, cpu = (time.perf_counter() - w0) / len(batch), (time.process_time() - c0) / len(batch)
@@ -325,9 +329,11 @@ def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
 
     rows = [
         row("Captum tutorial (LIG, 50 GL steps)", "tut"),
-        row("ours, tolerance 5% (default)", "ours"),
+        row("Captum LIG, 24 GL steps", "tut24"),
+        row(f"ours, tolerance 5% (default; {'bf16' if explainers['ours'].bf16 else 'fp32'})", "ours"),
+        row("ours, tolerance 5%, fp32", "ours32"),
         row("ours, tolerance 1%", "ours1"),
-        row("ours, one segment, 50 GL steps", "strict"),
+        row("ours, one segment, 50 GL steps, fp32", "strict"),
         row("ours, tolerance 5%, all in one call", "batch"),
     ]
     head = (
