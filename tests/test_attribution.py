@@ -142,7 +142,9 @@ def _captum_lig(ckpt, text_or_ids, c, n_steps):
 def test_one_segment_equals_captum_lig(tiny_checkpoint):
     """With one segment and a fixed step count, ours is exactly Captum's LIG (same Gauss-Legendre rule)."""
     text = "I can't sleep and everything feels hopeless lately."
-    (exp,) = Explainer(tiny_checkpoint, segments=1, n_steps=12, max_steps=12, bf16=False).explain([text], target_class=1)
+    (exp,) = Explainer(tiny_checkpoint, segments=1, n_steps=12, max_steps=12, bf16=False).explain(
+        [text], target_class=1
+    )
     ref, ref_delta = _captum_lig(tiny_checkpoint, text, 1, 12)
     np.testing.assert_allclose([t.score for t in exp.tokens], ref, atol=1e-6)
     assert exp.n_steps == 12 and exp.steps_tried == [12]
@@ -470,6 +472,7 @@ def test_bf16_follows_the_cpu_and_agrees_with_fp32(tiny_checkpoint):
     from cmhl.inference import bf16_supported
 
     assert Explainer(tiny_checkpoint).bf16 == bf16_supported()
+    assert not Explainer(tiny_checkpoint, tolerance=0.001).bf16  # too tight for bf16 gradients
     texts = ["a short post", "I can't sleep and everything feels hopeless lately."]
     fast = Explainer(tiny_checkpoint, bf16=True).explain(texts)
     exact = Explainer(tiny_checkpoint, bf16=False).explain(texts)

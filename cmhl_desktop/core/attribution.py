@@ -71,6 +71,7 @@ from .results import WordScore
 HEADS = ("distress", "emotion", "valence", "intensity")
 CLASS_HEADS = ("distress", "emotion")
 OBJECTIVES = ("logit", "centered_logit")
+BF16_MIN_TOLERANCE = 0.01  # automatic bf16 only for tolerances at least this loose
 # All attribution runs are serialised: they are CPU-bound (nothing to gain from two at once) and
 # they toggle requires_grad on the shared model's parameters.
 _LOCK = threading.RLock()
@@ -166,7 +167,8 @@ class Explainer:
     is within tolerance or a window's path would need more than max_steps. tolerance: the largest
     acceptable |delta| / |f(x) - f(baseline)|. token_budget: padded tokens per forward pass (memory:
     about 150 kB a token for MiniLM-L6 with gradients). bf16: run the integration passes under bf16
-    autocast (None: where the CPU has native bf16; the delta check still applies, in fp32).
+    autocast (None: where the CPU has native bf16 and tolerance >= 1%; the delta check still
+    applies, against fp32 end points).
     objective: "logit" or "centered_logit" (class heads). abs_floor: the smallest |f(x) - f(baseline)|
     the tolerance is taken relative to. num_threads: torch.set_num_threads, when given (process-wide).
     """
@@ -202,7 +204,9 @@ class Explainer:
         if bf16 is None:
             from cmhl.inference import bf16_supported
 
-            bf16 = bf16_supported()
+            # bf16 gradients carry errors of a few tenths of a percent: too coarse to certify a
+            # tighter tolerance than 1% (the delta itself is always computed against fp32 ends)
+            bf16 = bf16_supported() and self.tolerance >= BF16_MIN_TOLERANCE
         self.bf16 = bool(bf16)
         self.objective = objective
         self.abs_floor = float(abs_floor)
