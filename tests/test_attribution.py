@@ -387,6 +387,15 @@ def test_batches_of_mixed_lengths_equal_one_at_a_time(explainer):
         np.testing.assert_allclose([x.score for x in e.tokens], [x.score for x in alone.tokens], atol=1e-5)
 
 
+def test_a_small_token_budget_splits_passes_without_changing_results(tiny_checkpoint):
+    texts = ["short one", _long_text(90, 10), "a medium sized post about nothing much at all"]
+    big = Explainer(tiny_checkpoint, bf16=False).explain(texts, target_class="anxiety")
+    small = Explainer(tiny_checkpoint, bf16=False, token_budget=64).explain(texts, target_class="anxiety")
+    for a, b in zip(big, small, strict=True):
+        assert a.steps_tried == b.steps_tried
+        np.testing.assert_allclose([x.score for x in a.tokens], [x.score for x in b.tokens], atol=1e-6)
+
+
 # --------------------------------------------------------------------------- targets
 
 

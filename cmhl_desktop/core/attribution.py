@@ -20,7 +20,9 @@ Method (DESIGN.md, "Attribution")
 - Integration (Captum `IntegratedGradients` on the word embeddings, segment by segment): the path
   from baseline (alpha = 0) to input (alpha = 1) is first scanned with forward passes only, f at
   `segments + 1` evenly spaced alphas. Each segment between two scan points is then integrated with
-  its own Gauss-Legendre rule; the exact integral of the scalar df/dalpha over a segment is
+  its own Gauss-Legendre rule (each node is one example of a Captum IntegratedGradients call, taken
+  in one step over its own share of the path, so the nodes of all segments and posts share batched
+  passes); the exact integral of the scalar df/dalpha over a segment is
   f(end) - f(start), known from the scan, so every segment's completeness error is known exactly.
   `n_steps` gradient evaluations a window are spread over the segments, one each and the rest where
   f changes most. While |delta| is above tolerance, the segments with the largest errors get twice
@@ -332,7 +334,7 @@ class Explainer:
         }
         every = [w for p in posts for w in paths[p]]
         # 1. Scan: f at the scan points of every path (its ends give f(x), f(baseline), the target).
-        for batch in _batches(every, self.segments + 1, self.token_budget):
+        for batch in _batches(every, self.token_budget, rows=lambda w: self.segments + 1):
             if state is not None:
                 state.check()
             self._scan(batch, head)
@@ -353,12 +355,7 @@ class Explainer:
         while units:
             for p in open_posts:
                 spent[p].append(sum(k for w, _, k in units if w.post == p))
-            for k in sorted({k for _, _, k in units}):
-                same = [(w, s) for w, s, kk in units if kk == k]
-                for batch in _batches(same, k, self.token_budget, width=lambda u: u[0].width):
-                    if state is not None:
-                        state.check()
-                    self._integrate(batch, k, head, targets)
+            self._integrate(units, head, targets, state)
             units = []
             for p in list(open_posts):
                 more = self._refine(paths[p])
@@ -390,30 +387,21 @@ class Explainer:
         finally:
             handle.remove()
 
-    def _ends(self, paths: Sequence[_Path], segment: torch.Tensor | None = None):
-        """ids, mask and the word embeddings at alpha = segment / segments and the next scan point
-        (rows as given); with segment None, every scan point (a list of segments + 1 tensors)."""
+    def _scan_points(self, paths: Sequence[_Path]):
+        """ids, mask and the word embeddings at every scan point, alpha = j / segments (a list of
+        segments + 1 tensors), the ends exact: the baseline's and the input's own embeddings."""
         ids, mask, base = self._pack(paths)
         emb = self.model.word_embeddings()
         with torch.no_grad():
             x, b = emb(ids), emb(base)
-
-        def at(j: torch.Tensor) -> torch.Tensor:
-            # exact end points: b at j = 0, x at j = segments (not b + 1.0 * (x - b))
-            a = (j.to(torch.float32) / self.segments).view(-1, 1, 1)
-            mid = b + a * (x - b)
-            return torch.where((j == self.segments).view(-1, 1, 1), x, mid)
-
-        if segment is None:
-            n = len(paths)
-            return ids, mask, [at(torch.full((n,), j)) for j in range(self.segments + 1)]
-        return ids, mask, (at(segment), at(segment + 1))
+        inner = [b + (j / self.segments) * (x - b) for j in range(1, self.segments)]
+        return ids, mask, [b, *inner, x]
 
     @torch.no_grad()
     def _scan(self, paths: Sequence[_Path], head: str) -> None:
         """f at every scan point. The two ends (f(x), f(baseline): the target, the probabilities and the
         delta) always in fp32; the points between only steer where nodes go, so bf16 may run them."""
-        ids, mask, points = self._ends(paths)
+        ids, mask, points = self._scan_points(paths)
         n, reps = len(paths), len(points)
 
         def run(pts):
@@ -430,36 +418,57 @@ class Explainer:
         for r, w in enumerate(paths):
             w.values = out[:, r]
 
-    def _integrate(self, units, k: int, head: str, targets) -> None:
-        """Captum IntegratedGradients over each unit's segment (word embeddings from one scan point to
-        the next) with k Gauss-Legendre nodes; all units of the batch in as few passes as fit."""
+    def _integrate(self, units, head: str, targets, state) -> None:
+        """Gauss-Legendre integration of each unit's segment (path, segment, nodes) with Captum
+        IntegratedGradients. Every node is one example, integrated in one step over its own share
+        of the path (node +- weight / 2: the gradient at the node times its share of x - baseline),
+        so segments with different node counts share batched passes of about token_budget tokens."""
+        nodes = []  # (unit, alpha from, alpha to)
+        for u, (_, s, k) in enumerate(units):
+            t, v = _gauss_legendre(k)
+            a, half = (s + t) / self.segments, v / (2 * self.segments)
+            nodes += [(u, lo, hi) for lo, hi in zip(a - half, a + half, strict=True)]
+        sums = [np.zeros(w.width) for w, _, _ in units]
+        for batch in _batches(nodes, self.token_budget, width=lambda n: units[n[0]][0].width):
+            if state is not None:
+                state.check()
+            paths = [units[u][0] for u, _, _ in batch]
+            attr = self._node_pass(
+                paths, [lo for _, lo, _ in batch], [hi for _, _, hi in batch], head, targets
+            )
+            for (u, _, _), a, w in zip(batch, attr, paths, strict=True):
+                sums[u] += a[: w.width]  # special tokens and padding: input == baseline, exactly 0
+        for u, (w, s, k) in enumerate(units):
+            w.attr[s] = sums[u]
+            w.err[s] = sums[u].sum() - (w.f[s + 1] - w.f[s])
+            w.nodes[s] = k
+
+    def _node_pass(self, paths, lo, hi, head, targets) -> np.ndarray:
+        """One batched Captum IntegratedGradients pass: row r integrates paths[r] from alpha lo[r] to
+        hi[r] in one Gauss-Legendre step. Returns token attributions (rows, width)."""
         from captum.attr import IntegratedGradients
 
-        paths = [w for w, _ in units]
-        seg = torch.tensor([s for _, s in units])
-        ids, mask, (start, end) = self._ends(paths, seg)
+        ids, mask, base = self._pack(paths)
+        emb = self.model.word_embeddings()
+        with torch.no_grad():
+            x, b = emb(ids), emb(base)
+        lo_t = torch.tensor(lo, dtype=torch.float32).view(-1, 1, 1)
+        hi_t = torch.tensor(hi, dtype=torch.float32).view(-1, 1, 1)
         target = [targets[w.post][0] for w in paths] if head in CLASS_HEADS else None
 
         def forward(embeds, ids, mask):
             return self._run(embeds, ids, mask, head)
 
-        rows, width = ids.shape
-        per_pass = max(1, min(k, self.token_budget // (rows * width)))
         with self._kernels():
             attr = IntegratedGradients(forward).attribute(
-                end,
-                baselines=start,
+                b + hi_t * (x - b),
+                baselines=b + lo_t * (x - b),
                 target=target,
                 additional_forward_args=(ids, mask),
-                n_steps=k,
+                n_steps=1,
                 method="gausslegendre",
-                internal_batch_size=rows * per_pass,
             )
-        attr = attr.detach().float().sum(-1).numpy().astype(np.float64)
-        for r, (w, s) in enumerate(units):
-            w.attr[s] = attr[r, : w.width]  # special tokens and padding: input == baseline, exactly 0
-            w.err[s] = w.attr[s].sum() - (w.f[s + 1] - w.f[s])
-            w.nodes[s] = k
+        return attr.detach().float().sum(-1).numpy().astype(np.float64)
 
     def _scale(self, paths: Sequence[_Path]) -> tuple[float, float, float]:
         """(f(x), f(baseline), the delta is measured against) for a post: means over its windows."""
@@ -584,16 +593,24 @@ def _allocate(f: np.ndarray, n_steps: int) -> np.ndarray:
     return nodes
 
 
-def _batches(items, rows_each: int, budget: int, width=lambda w: w.width) -> list[list]:
-    """Items sorted by width and packed so that items x rows_each x width padded tokens fit the
-    budget (an item too big for it is a batch of its own)."""
+def _gauss_legendre(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k Gauss-Legendre nodes and weights on [0, 1] (as Captum's "gausslegendre" method uses them)."""
+    t, v = np.polynomial.legendre.leggauss(k)
+    return (t + 1) / 2, v / 2
+
+
+def _batches(items, budget: int, width=lambda w: w.width, rows=lambda _: 1) -> list[list]:
+    """Items sorted by width and packed so that their rows x the widest width (padded tokens) fit
+    the budget (an item too big for it is a batch of its own)."""
     out: list[list] = []
     cur: list = []
+    n = 0
     for it in sorted(items, key=width):
-        if cur and (len(cur) + 1) * rows_each * width(it) > budget:  # ascending: `it` is the widest
+        if cur and (n + rows(it)) * width(it) > budget:  # ascending: `it` is the widest
             out.append(cur)
-            cur = []
+            cur, n = [], 0
         cur.append(it)
+        n += rows(it)
     if cur:
         out.append(cur)
     return out
