@@ -73,7 +73,9 @@ def run_one(
         texts = [
             e.text for e in read_emotion_file(emotion_path(cfg.data_dir, "test"), ckpt.config.emotion_labels)
         ]
-        a = predict_texts(result.model.to(result.device).float(), ckpt.tokenizer, texts).emotion_logits.argmax(1)
+        a = predict_texts(
+            result.model.to(result.device).float(), ckpt.tokenizer, texts
+        ).emotion_logits.argmax(1)
         b = predict_texts(ckpt.model, ckpt.tokenizer, texts).emotion_logits.argmax(1)
         rec["fp16_vs_fp32_emotion_test_agreement"] = float(np.mean(a == b))
     (out / f"{name}_s{seed}.json").write_text(json.dumps(rec, indent=1), encoding="utf-8")
