@@ -107,14 +107,14 @@ class Explanation:
     delta: float  # convergence delta: sum(attributions) - (f(x) - f(baseline))
     rel_delta: float  # |delta| / max(|f(x) - f(baseline)|, abs_floor)
     converged: bool  # rel_delta <= tolerance
-    n_steps: int  # Gauss-Legendre steps of the final (reported) run; 0 for an empty post
+    n_steps: int  # gradient evaluations behind the scores (the most of any window); 0 for an empty post
     windows: int  # windows the post was read in
     target_value: float = 0.0  # f(x): the attributed quantity (mean over windows)
     baseline_value: float = 0.0  # f(baseline)
     objective: str = "logit"
     truncated: bool = False  # the end of the post was not read
     target_reason: str = ""  # "given" | "flag:<rule>" | "top" | "value" (regression) | "empty"
-    steps_tried: list[int] = field(default_factory=list)  # step counts run, in order (the cost)
+    steps_tried: list[int] = field(default_factory=list)  # gradient evaluations of each round (the cost)
     probs: dict[str, float] = field(default_factory=dict)  # calibrated class probabilities of the head
     flag_rules: list[str] = field(default_factory=list)  # distress flag rules that fire on this post
 
