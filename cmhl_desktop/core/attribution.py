@@ -152,11 +152,15 @@ class _Path:
     f: np.ndarray | None = None  # the attributed quantity at the scan points
     nodes: np.ndarray | None = None  # Gauss-Legendre nodes per segment
     attr: np.ndarray | None = None  # token attributions per segment: (segments, len(ids))
-    err: np.ndarray | None = None  # per segment: sum(attr) - (f(end) - f(start)), known exactly
 
     @property
     def width(self) -> int:
         return len(self.ids)
+
+    @property
+    def err(self) -> np.ndarray:
+        """Per segment: sum(attr) - (f(end) - f(start)), known exactly from the scan."""
+        return self.attr.sum(1) - np.diff(self.f)
 
 
 class Explainer:
@@ -347,7 +351,6 @@ class Explainer:
                 w.f = w.values[:, cls] if cls is not None else w.values[:, 0]
                 w.nodes = _allocate(w.f, self.n_steps)
                 w.attr = np.zeros((self.segments, w.width))
-                w.err = np.zeros(self.segments)
         # 2. Integrate; refine until converged (or out of steps).
         units = [(w, s, int(w.nodes[s])) for w in every for s in range(self.segments)]
         spent = {p: [] for p in posts}
@@ -440,7 +443,6 @@ class Explainer:
                 sums[u] += a[: w.width]  # special tokens and padding: input == baseline, exactly 0
         for u, (w, s, k) in enumerate(units):
             w.attr[s] = sums[u]
-            w.err[s] = sums[u].sum() - (w.f[s + 1] - w.f[s])
             w.nodes[s] = k
 
     def _node_pass(self, paths, lo, hi, head, targets) -> np.ndarray:
@@ -485,17 +487,18 @@ class Explainer:
         if abs(delta) <= self.tolerance * scale:
             return []
         ranked = sorted(
-            ((w, s) for w in paths for s in range(self.segments)),
-            key=lambda u: -u[0].weight * abs(u[0].err[u[1]]),
+            ((w.weight * abs(e), w, s) for w in paths for s, e in enumerate(w.err)), key=lambda u: -u[0]
         )
-        rest = sum(w.weight * abs(w.err[s]) for w, s in ranked)
+        rest = sum(e for e, _, _ in ranked)
+        planned = {id(w): int(w.nodes.sum()) for w in paths}  # nodes a window would have after this round
         out = []
-        for w, s in ranked:
+        for e, w, s in ranked:
             if rest <= self.tolerance / 2 * scale:
                 break
-            rest -= w.weight * abs(w.err[s])
+            rest -= e
             k = int(w.nodes[s])
-            if w.nodes.sum() + k + sum(kk - w.nodes[ss] for ww, ss, kk in out if ww is w) <= self.max_steps:
+            if planned[id(w)] + k <= self.max_steps:
+                planned[id(w)] += k
                 out.append((w, s, 2 * k))
         return out
 
