@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,35 +31,13 @@ def make(out: Path) -> Path:
     from cmhl.calibration import Calibration
     from cmhl.checkpoint import save_checkpoint
     from cmhl.config import ModelConfig
-    from cmhl.modeling import CMHLModel
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
+    from cmhl.modeling import CMHLModel, tiny_roberta
 
     shipped = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(
-        sample_texts() * 4, vocab_size=600, min_frequency=1, special_tokens=specials, show_progress=False
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab_file, merges_file = bpe.save_model(tmp)
-        tokenizer = RobertaTokenizer(vocab=vocab_file, merges=merges_file, model_max_length=64)
-
+    encoder, tokenizer = tiny_roberta(sample_texts() * 4, vocab_size=600)
     cfg = ModelConfig.load(shipped / "config.json")
     cfg.name = "tiny-roberta-probe"
     cfg.max_length = 64
-    enc_cfg = RobertaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64 + 2,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    encoder = RobertaModel(enc_cfg, add_pooling_layer=False)
     model = CMHLModel(cfg, encoder=encoder)
     calibration = Calibration.load(shipped / "calibration.json")
     return save_checkpoint(out, model, tokenizer, calibration=calibration, metrics={}, card=None)

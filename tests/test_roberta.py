@@ -8,7 +8,7 @@ import torch
 from cmhl.checkpoint import load_checkpoint, save_checkpoint
 from cmhl.config import ModelConfig
 from cmhl.inference import predict_texts
-from cmhl.modeling import CMHLModel, load_encoder
+from cmhl.modeling import CMHLModel, load_encoder, tiny_roberta
 from cmhl.windows import encode_posts
 
 WORDS = "i feel calm today but yesterday was hard and i could not sleep at all the rent is due".split()
@@ -16,35 +16,11 @@ WORDS = "i feel calm today but yesterday was hard and i could not sleep at all t
 
 @pytest.fixture(scope="module")
 def roberta_folder(tmp_path_factory):
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
-
-    out = tmp_path_factory.mktemp("roberta")
-    bpe = ByteLevelBPETokenizer()
     rng = np.random.default_rng(0)
     corpus = [" ".join(rng.choice(WORDS, 12)) for _ in range(200)]
-    bpe.train_from_iterator(
-        corpus,
-        vocab_size=300,
-        min_frequency=1,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-        show_progress=False,
-    )
-    vocab, merges = bpe.save_model(str(out))
-    tok = RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=64)
-    cfg = RobertaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=66,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-    )
-    enc_dir = out / "encoder"
-    RobertaModel(cfg, add_pooling_layer=False).save_pretrained(enc_dir)
+    encoder, tok = tiny_roberta(corpus, vocab_size=300)
+    enc_dir = tmp_path_factory.mktemp("roberta") / "encoder"
+    encoder.save_pretrained(enc_dir)
     tok.save_pretrained(enc_dir)
     return enc_dir
 

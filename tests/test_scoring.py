@@ -351,29 +351,20 @@ def test_fused_path_and_buckets_with_a_roberta_encoder():
     bucket padding must keep every real token's position."""
     from cmhl.config import ModelConfig
     from cmhl.inference import predict_encoded
-    from cmhl.modeling import CMHLModel
+    from cmhl.modeling import CMHLModel, tiny_roberta
     from cmhl.windows import EncodedPost
-    from transformers import RobertaConfig, RobertaModel
 
     torch.manual_seed(0)
-    cfg = RobertaConfig(
-        vocab_size=300,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=66,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-    )
-    encoder = RobertaModel(cfg, add_pooling_layer=False).eval()
+    encoder, tok = tiny_roberta(["a few made-up words to train a small byte-level vocabulary"] * 20, 300)
+    encoder.eval()
     model = CMHLModel(ModelConfig(encoder=encoder.config.to_dict(), max_length=64), encoder).eval()
     fast = bf16_model(model)
     assert fast.encoder.kind == "bf16-fused"
     rng = np.random.default_rng(0)
     posts = [
-        EncodedPost([[0, *rng.integers(5, 300, n).tolist(), 2]], [0], [], n, False)
+        EncodedPost(
+            [[tok.bos_token_id, *rng.integers(5, len(tok), n).tolist(), tok.eos_token_id]], [0], [], n, False
+        )
         for n in (3, 17, 30, 62, 9, 41)
     ]
     ref = predict_encoded(model, posts, 1)

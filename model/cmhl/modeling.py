@@ -93,6 +93,41 @@ class CMHLModel(nn.Module):
         )
 
 
+def tiny_roberta(texts, vocab_size: int, max_length: int = 64):
+    """(encoder, tokenizer): a randomly initialised RoBERTa (2 layers of width 32) with a byte-level
+    BPE tokenizer trained on `texts`, built without any download. Tests and the installer's build
+    probe use it to run the RoBERTa code paths (position ids from ids, <s> .. </s>); its outputs
+    mean nothing."""
+    import tempfile
+
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        list(texts),
+        vocab_size=vocab_size,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+        show_progress=False,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab, merges = bpe.save_model(tmp)
+        tokenizer = RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=max_length)
+    cfg = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_length + 2,  # RoBERTa's positions start after the padding index
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return RobertaModel(cfg, add_pooling_layer=False), tokenizer
+
+
 def load_encoder(spec: str, random_encoder: dict | None = None):
     """Return (encoder, tokenizer) from a local folder, 'pkg:<module>', or 'random:<tokenizer spec>'."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
