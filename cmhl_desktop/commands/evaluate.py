@@ -11,7 +11,12 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--model", type=Path, default=None, help=f"checkpoint folder (default {default_checkpoint()})"
     )
-    p.add_argument("--task", choices=("emotion", "distress"), required=True)
+    p.add_argument(
+        "--task",
+        choices=("emotion", "distress", "stb"),
+        required=True,
+        help="stb: flags on everyday forum comments with and without suicidal content",
+    )
     p.add_argument("--data", type=Path, default=data_dir(), help="data folder (default ../shared/data)")
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
@@ -21,6 +26,18 @@ def add_parser(sub) -> None:
 
 
 def summary(rep: dict) -> str:
+    if rep["task"] == "stb":
+        lines = [
+            f"stb / {rep['split']}: n={rep['n']} ({rep['n_crisis']} with suicidal content)  "
+            f"suicidewatch recall {rep['suicidewatch_recall']:.4f}  ROC-AUC {rep['suicidewatch_auc']:.4f}  "
+            f"other posts flagged by any rule {rep['any_rule_flagged_other']:.4f}"
+        ]
+        for name, f in rep["flags"].items():
+            lines.append(
+                f"  flag {name}: threshold {f['threshold']:.4f}  flags {f['flagged_crisis']:.4f} of posts "
+                f"with suicidal content, {f['flagged_other']:.4f} of the others"
+            )
+        return "\n".join(lines)
     lines = [
         f"{rep['task']} / {rep['split']}: n={rep['n']}  accuracy {rep['accuracy']:.4f}  "
         f"macro-F1 {rep['macro_f1']:.4f}  weighted-F1 {rep['weighted_f1']:.4f}  macro recall {rep['macro_recall']:.4f}"

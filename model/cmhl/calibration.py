@@ -37,7 +37,13 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> flo
 
 @dataclass
 class FlagRule:
-    """A flag: `score >= threshold`, where score is P(cls) ("class") or 1 - P(cls) ("not_class")."""
+    """A flag: `score >= threshold`, where score is P(cls) ("class") or 1 - P(cls) ("not_class").
+
+    With `segments`, score = max(P(cls) of the post, P(cls) of its most concerning segment), so one
+    crisis sentence is not averaged away by the text around it (`cmhl.segments`). Where the rule was
+    calibrated on several validation sources (`pr_sources`), a target recall picks the highest
+    threshold that meets it on every source; `pr` pools them (for expected precision/specificity).
+    """
 
     name: str
     kind: str  # "class" | "not_class"
@@ -46,6 +52,8 @@ class FlagRule:
     threshold: float = 0.5
     # validation operating points, thresholds descending: recall/precision/specificity at score >= t
     pr: dict[str, list[float]] = field(default_factory=dict)
+    segments: bool = False
+    pr_sources: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in ("class", "not_class"):
@@ -53,8 +61,15 @@ class FlagRule:
         if not 0 < self.target_recall <= 1:
             raise ValueError(f"flag rule {self.name}: target_recall must be in (0, 1]")
 
-    def scores(self, probs: np.ndarray, labels: list[str]) -> np.ndarray:
-        p = probs[:, labels.index(self.cls)]
+    def scores(
+        self, probs: np.ndarray, labels: list[str], segment_max: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N,) rule scores from calibrated post probabilities (N, K) and, for a segment rule, the
+        per-class maximum over each post's segments (N, K; NaN where a post has none)."""
+        c = labels.index(self.cls)
+        p = probs[:, c]
+        if self.segments and segment_max is not None and self.kind == "class":
+            p = np.fmax(p, segment_max[:, c])
         return 1.0 - p if self.kind == "not_class" else p
 
     def positives(self, y: np.ndarray, labels: list[str]) -> np.ndarray:
@@ -62,6 +77,8 @@ class FlagRule:
         return ~hit if self.kind == "not_class" else hit
 
     def threshold_for(self, target_recall: float) -> float:
+        if self.pr_sources:
+            return min(pick_threshold(pr, target_recall) for pr in self.pr_sources.values())
         return pick_threshold(self.pr, target_recall)
 
     def expected_at(self, threshold: float) -> dict[str, float]:
@@ -124,6 +141,11 @@ class Calibration:
         d = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(d["temperatures"], [FlagRule(**r) for r in d.get("rules", [])], d.get("split", "val"))
 
+    @property
+    def segment_rules(self) -> bool:
+        """True when some rule reads the segments (the scorer must then score them)."""
+        return any(r.segments for r in self.rules)
+
     def rule(self, name: str) -> FlagRule:
         for r in self.rules:
             if r.name == name:
@@ -132,16 +154,56 @@ class Calibration:
 
 
 def calibrate(
-    emotion_logits, emotion_y, distress_logits, distress_y, distress_labels, rules=None
+    emotion_logits,
+    emotion_y,
+    distress_logits,
+    distress_y,
+    distress_labels,
+    rules=None,
+    segment_logits: list | None = None,
+    extra: dict | None = None,
 ) -> Calibration:
-    """Fit temperatures on validation, then set each rule's threshold from validation PR points."""
+    """Fit temperatures on validation, then set each rule's threshold from validation PR points.
+
+    segment_logits: per validation post, its segments' distress logits (S_p, K): when given, the
+        suicidewatch rule reads segments (`FlagRule.segments`).
+    extra: more validation sources for the segment rules, {name: (distress_logits (N, K),
+        segment_logits, y)} with y in distress-class indices (e.g. stb: label 1 -> suicidewatch,
+        label 0 -> control). A segment rule's threshold must meet its target on every source.
+    """
+    from .inference import Predictions, segment_max_probs
+
     temps = {}
     if emotion_logits is not None:
         temps["emotion"] = fit_temperature(emotion_logits, emotion_y)
     temps["distress"] = fit_temperature(distress_logits, distress_y)
-    probs = softmax(distress_logits, temps["distress"])
+    T = temps["distress"]
+
+    def source(logits, seg, y):
+        probs = softmax(logits, T)
+        smax = None
+        if seg is not None:
+            n = len(logits)
+            z = np.zeros(n)
+            fake = Predictions(logits, logits, z, z, z.astype(int), z.astype(bool), seg)
+            smax = segment_max_probs(fake, T)[0]
+        return probs, smax, np.asarray(y)
+
+    sources = {"distress": source(distress_logits, segment_logits, distress_y)}
+    for name, (lg, seg, y) in (extra or {}).items():
+        sources[name] = source(np.asarray(lg), seg, y)
     rules = rules if rules is not None else default_rules(distress_labels)
     for r in rules:
-        r.pr = pr_points(r.scores(probs, distress_labels), r.positives(distress_y, distress_labels))
-        r.threshold = pick_threshold(r.pr, r.target_recall)
+        if segment_logits is not None and r.kind == "class" and r.cls == "suicidewatch":
+            r.segments = True
+        used = sources if r.segments else {"distress": sources["distress"]}
+        per = {
+            k: (r.scores(p, distress_labels, sm), r.positives(y, distress_labels))
+            for k, (p, sm, y) in used.items()
+        }
+        r.pr = pr_points(
+            np.concatenate([v[0] for v in per.values()]), np.concatenate([v[1] for v in per.values()])
+        )
+        r.pr_sources = {k: pr_points(*v) for k, v in per.items()} if len(per) > 1 else {}
+        r.threshold = r.threshold_for(r.target_recall)
     return Calibration(temps, rules)

@@ -14,6 +14,8 @@ from typing import Any
 
 import tomllib
 
+from .segments import SegmentConfig
+
 FORMAT_VERSION = 1
 
 EMOTIONS: tuple[str, ...] = ("sadness", "joy", "love", "anger", "fear", "surprise")
@@ -80,12 +82,16 @@ class ModelConfig:
     dropout: float = 0.1
     circumplex: dict[str, list[float]] = field(default_factory=default_circumplex)  # emotion -> [v, a]
     long_text: LongTextConfig = field(default_factory=LongTextConfig)
+    # Segment scoring (cmhl.segments): None for checkpoints trained without it (v1)
+    segments: SegmentConfig | None = None
     name: str = "cmhl"
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         if isinstance(self.long_text, dict):
             self.long_text = LongTextConfig(**self.long_text)
+        if isinstance(self.segments, dict):
+            self.segments = _from_dict(SegmentConfig, self.segments, "config.json segments")
         _check(self.pooling in ("mean", "cls"), f"pooling: unknown {self.pooling!r}")
         _check(8 <= self.max_length <= 4096, "max_length must be in 8..4096")
         _check(len(self.emotion_labels) >= 2, "emotion_labels needs at least 2 labels")
@@ -123,6 +129,8 @@ class LossWeights:
     lexicon: float = 0.0  # valence/intensity heads regress to the post's Warriner lexicon mean
     contradiction: float = 0.3  # penalty on p_i * p_j for incompatible emotion pairs
     consistency: float = 0.3  # valence/intensity heads agree with sum_k p_k * point_k
+    segment_ce: float = 0.0  # segments of known class (cmhl.segment_training); needs segments = true
+    segment_mil: float = 0.0  # multiple-instance max over a bag's segments; needs segments = true
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -164,6 +172,11 @@ class TrainConfig:
     limit_eval: int = 0
     eval_every_epoch: bool = True
     select_metric: str = "auto"  # validation metric for the best epoch; auto: mean macro-F1 of the tasks
+    init_from: str = ""  # a checkpoint folder to continue from (its encoder and heads), instead of `encoder`
+    segments: bool = False  # segment scoring (cmhl.segments) with its loss terms
+    triage: dict[str, Any] = field(default_factory=dict)  # cmhl.triage_data: TriageSampler options; {} = off
+    emotion_per_epoch: int = 0  # >0: a fresh random sample of this many emotion rows each epoch
+    max_windows: int = 16  # long posts: windows read before the rest counts as not read (truncated)
     random_encoder: dict[str, Any] = field(
         default_factory=lambda: {
             "hidden_size": 32,
@@ -187,6 +200,12 @@ class TrainConfig:
         _check(0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)")
         _check(0 <= self.lexicon_blend <= 1, "lexicon_blend must be in [0, 1]")
         _check(self.pooling in ("mean", "cls"), f"pooling: unknown {self.pooling!r}")
+        _check(self.max_windows >= 1, "max_windows must be >= 1")
+        _check(
+            self.segments or not (self.loss.segment_ce or self.loss.segment_mil),
+            "loss.segment_ce / loss.segment_mil need segments = true",
+        )
+        _check(not self.triage or "distress" in self.tasks, "triage needs the distress task")
 
     @classmethod
     def from_toml(cls, path: Path) -> TrainConfig:
@@ -199,7 +218,9 @@ class TrainConfig:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
         cfg = _from_dict(cls, raw, str(path))
         base = path.resolve().parent
-        for key in ("data_dir", "output_dir"):
+        for key in ("data_dir", "output_dir", "init_from"):
+            if not getattr(cfg, key):
+                continue
             p = Path(getattr(cfg, key))
             if not p.is_absolute():
                 setattr(cfg, key, str((base / p).resolve()))

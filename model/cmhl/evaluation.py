@@ -9,10 +9,11 @@ import numpy as np
 
 from .calibration import Calibration
 from .config import ModelConfig
-from .data import distress_path, emotion_path, load_task, sha256_file
-from .inference import Predictions, predict_texts, softmax
+from .data import Example, distress_path, emotion_path, load_task, sha256_file
+from .inference import Predictions, predict_texts, segment_max_probs, softmax
 from .losses import pair_index
-from .metrics import binary_rates, classification_report, contradiction_rate, valence_agreement
+from .metrics import binary_rates, classification_report, contradiction_rate, roc_auc, valence_agreement
+from .triage_data import read_stb, stb_path
 
 
 def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, calib: Calibration) -> dict:
@@ -23,18 +24,49 @@ def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, 
         points = np.array([cfg.circumplex[e] for e in cfg.emotion_labels])
         rep["valence_agreement"] = valence_agreement(preds.valence, probs, points)
         return rep
-    probs = softmax(preds.distress_logits, calib.temperatures.get("distress", 1.0))
+    T = calib.temperatures.get("distress", 1.0)
+    probs = softmax(preds.distress_logits, T)
+    smax = segment_max_probs(preds, T)[0]
+    if task == "stb":  # y: 1 = suicidal thoughts or behaviours; every rule should stay off label 0
+        return stb_report(probs, smax, y.astype(bool), cfg, calib)
     rep = classification_report(y, probs.argmax(1), cfg.distress_labels)
     rep["flags"] = {
         r.name: {
             **binary_rates(
-                r.scores(probs, cfg.distress_labels), r.positives(y, cfg.distress_labels), r.threshold
+                r.scores(probs, cfg.distress_labels, smax), r.positives(y, cfg.distress_labels), r.threshold
             ),
             "target_recall": r.target_recall,
+            "segments": r.segments,
         }
         for r in calib.rules
     }
     rep["truncated_share"] = float(preds.truncated.mean()) if len(preds) else 0.0
+    return rep
+
+
+def stb_report(probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: Calibration) -> dict:
+    """Flags on everyday forum text (../shared/data/stb, Low et al.): each rule's flagged share of
+    label-1 posts (its recall there) and of label-0 posts, the share of label-0 posts flagged by any
+    rule, and the ROC-AUC of the suicidewatch score."""
+    labels = cfg.distress_labels
+    rep: dict = {"n": int(len(crisis)), "n_crisis": int(crisis.sum()), "n_other": int((~crisis).sum())}
+    fired = np.zeros(len(crisis), dtype=bool)
+    rep["flags"] = {}
+    for r in calib.rules:
+        sc = r.scores(probs, labels, segment_max)
+        hit = sc >= r.threshold
+        fired |= hit
+        rep["flags"][r.name] = {
+            "threshold": float(r.threshold),
+            "flagged_crisis": float(hit[crisis].mean()) if crisis.any() else 0.0,
+            "flagged_other": float(hit[~crisis].mean()) if (~crisis).any() else 0.0,
+            "segments": r.segments,
+        }
+        if r.kind == "class" and r.cls == "suicidewatch":
+            rep["suicidewatch_recall"] = rep["flags"][r.name]["flagged_crisis"]
+            rep["suicidewatch_auc"] = roc_auc(sc, crisis)
+    rep["any_rule_flagged_other"] = float(fired[~crisis].mean()) if (~crisis).any() else 0.0
+    rep["any_rule_flagged_crisis"] = float(fired[crisis].mean()) if crisis.any() else 0.0
     return rep
 
 
@@ -44,7 +76,10 @@ def evaluate(
     """Evaluate a LoadedCheckpoint on one task and split; the data file's sha256 is recorded."""
     cfg: ModelConfig = ckpt.config
     data_dir = Path(data_dir)
-    examples = load_task(data_dir, task, split, cfg.emotion_labels, cfg.distress_labels)
+    if task == "stb":
+        examples = [Example(r.text, r.label) for r in read_stb(stb_path(data_dir), split)]
+    else:
+        examples = load_task(data_dir, task, split, cfg.emotion_labels, cfg.distress_labels)
     if limit:
         examples = examples[:limit]
     t0 = time.time()
@@ -52,12 +87,14 @@ def evaluate(
         ckpt.model, ckpt.tokenizer, [e.text for e in examples], bf16=bf16, progress=progress
     )
     rep = task_report(task, preds, np.array([e.label for e in examples]), cfg, ckpt.calibration)
-    src = emotion_path(data_dir, split) if task == "emotion" else distress_path(data_dir)
+    src = {"emotion": emotion_path(data_dir, split), "distress": distress_path(data_dir)}.get(
+        task, stb_path(data_dir)
+    )
     rep.update(
         {
             "task": task,
             "split": split,
-            "data_file": src.name if task == "distress" else f"emotion/{src.name}",
+            "data_file": f"{src.parent.name}/{src.name}",
             "data_sha256": sha256_file(src),
             "model_sha256": ckpt.sha256,
             "bf16": bf16,

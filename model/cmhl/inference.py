@@ -25,9 +25,22 @@ class Predictions:
     intensity: np.ndarray  # (N,)
     n_tokens: np.ndarray  # (N,) content tokens per post
     truncated: np.ndarray  # (N,) bool
+    # per post: (S_p, K) distress logits of its segments, in the post's segment order (S_p may be 0);
+    # None when the model was run without segments
+    segment_logits: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.valence)
+
+    def take(self, idx) -> Predictions:
+        """The predictions of the posts at `idx` (an index array), in that order."""
+        idx = np.asarray(idx, dtype=np.intp)
+        arrays = {f: getattr(self, f)[idx] for f in _ARRAY_FIELDS}
+        seg = None if self.segment_logits is None else [self.segment_logits[i] for i in idx]
+        return Predictions(**arrays, segment_logits=seg)
+
+
+_ARRAY_FIELDS = ("emotion_logits", "distress_logits", "valence", "intensity", "n_tokens", "truncated")
 
 
 def bf16_supported() -> bool:
@@ -90,12 +103,29 @@ def predict_encoded(
     dis = np.zeros((n, K), np.float64)
     val = np.zeros(n, np.float64)
     inten = np.zeros(n, np.float64)
+    use_seg = getattr(cfg, "segments", None) is not None
+    seg_out = [np.zeros((len(e.segments), K), np.float32) for e in encoded] if use_seg else None
+    by_window = _segments_by_window(encoded) if use_seg else {}
     done = 0
     batches = plan(encoded) if plan else ((0, b) for b in window_batches(encoded, token_budget, max_batch))
     for width, batch in batches:
         ids, mask = pad_batch([encoded[p].windows[w] for p, w in batch], pad_id, width)
+        seg_rows, seg_dest = [], []  # (row, start, end) in the batch; (post, segment index)
+        for j, pw in enumerate(batch):
+            for k, a, b in by_window.get(pw, ()):
+                seg_rows.append((j, a, b))
+                seg_dest.append((pw[0], k))
+        segs = torch.tensor(seg_rows, dtype=torch.long, device=device) if seg_rows else None
         with autocast_ctx(device, bf16):
-            out = model(ids.to(device), mask.to(device))
+            out = (
+                model(ids.to(device), mask.to(device), segs)
+                if use_seg
+                else model(ids.to(device), mask.to(device))
+            )
+        if seg_rows:
+            s_logits = out.segment_logits.float().cpu().numpy()
+            for r, (p, k) in enumerate(seg_dest):
+                seg_out[p][k] = s_logits[r]
         e, d = out.emotion_logits.float().cpu().numpy(), out.distress_logits.float().cpu().numpy()
         v, i = out.valence.float().cpu().numpy(), out.intensity.float().cpu().numpy()
         for j, (p, _) in enumerate(batch):
@@ -114,7 +144,17 @@ def predict_encoded(
         inten.astype(np.float32),
         np.array([e.n_tokens for e in encoded]),
         np.array([e.truncated for e in encoded], dtype=bool),
+        seg_out,
     )
+
+
+def _segments_by_window(encoded: list[EncodedPost]) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
+    """(post, window) -> [(segment index, start, end)] for the segments scored in that window."""
+    out: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for p, e in enumerate(encoded):
+        for k, (w, a, b) in enumerate(e.segments):
+            out.setdefault((p, w), []).append((k, a, b))
+    return out
 
 
 def predict_texts(
@@ -132,7 +172,7 @@ def predict_texts(
     device = device if device is not None else next(model.parameters()).device
     parts = []
     for s in range(0, len(texts), chunk):
-        enc = encode_posts(tokenizer, texts[s : s + chunk], cfg.max_length, cfg.long_text)
+        enc = encode_posts(tokenizer, texts[s : s + chunk], cfg.max_length, cfg.long_text, cfg.segments)
         parts.append(predict_encoded(model, enc, tokenizer.pad_token_id, device, bf16, **kw))
         if progress is not None:
             progress(min(s + chunk, len(texts)), len(texts))
@@ -143,12 +183,46 @@ def concat_predictions(parts: list[Predictions], cfg: ModelConfig) -> Prediction
     if not parts:
         E, K = len(cfg.emotion_labels), len(cfg.distress_labels)
         z = np.zeros(0, np.float32)
+        seg = [] if getattr(cfg, "segments", None) is not None else None
         return Predictions(
-            np.zeros((0, E), np.float32), np.zeros((0, K), np.float32), z, z, z.astype(int), z.astype(bool)
+            np.zeros((0, E), np.float32),
+            np.zeros((0, K), np.float32),
+            z,
+            z,
+            z.astype(int),
+            z.astype(bool),
+            seg,
         )
-    return Predictions(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in Predictions.__dataclass_fields__)
-    )
+    arrays = {f: np.concatenate([getattr(p, f) for p in parts]) for f in _ARRAY_FIELDS}
+    seg = None
+    if all(p.segment_logits is not None for p in parts):
+        seg = [s for p in parts for s in p.segment_logits]
+    return Predictions(**arrays, segment_logits=seg)
+
+
+def segment_max_probs(preds: Predictions, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per post and class: the highest calibrated probability over the post's segments (N, K), NaN
+    where a post has no segment (or the model none), and which segment gave it (N, K), -1 there."""
+    n = len(preds)
+    K = preds.distress_logits.shape[1] if preds.distress_logits.ndim == 2 else 0
+    best = np.full((n, K), np.nan)
+    arg = np.full((n, K), -1, dtype=np.intp)
+    if preds.segment_logits is None:
+        return best, arg
+    for i, s in enumerate(preds.segment_logits):
+        if len(s):
+            p = softmax(s.astype(np.float64), temperature)
+            arg[i] = p.argmax(0)
+            best[i] = p.max(0)
+    return best, arg
+
+
+def crisis_scores(preds: Predictions, temperature: float, cls: int) -> np.ndarray:
+    """(N,) max of the post's calibrated P(cls) and its most concerning segment's: the score of a
+    segment-aware flag rule (`cmhl.calibration.FlagRule.segments`)."""
+    post = softmax(preds.distress_logits.astype(np.float64), temperature)[:, cls]
+    seg, _ = segment_max_probs(preds, temperature)
+    return np.fmax(post, seg[:, cls]) if seg.shape[1] else post
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

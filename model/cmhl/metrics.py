@@ -82,3 +82,25 @@ def binary_rates(scores: np.ndarray, positives: np.ndarray, threshold: float) ->
         "fn": fn,
         "tn": tn,
     }
+
+
+def roc_auc(scores: np.ndarray, positives: np.ndarray) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random
+    negative, ties counting half (Mann-Whitney U / (P * N); Hanley & McNeil, Radiology 1982).
+    NaN when either class is absent."""
+    scores = np.asarray(scores, dtype=np.float64)
+    positives = np.asarray(positives, dtype=bool)
+    P, N = int(positives.sum()), int((~positives).sum())
+    if not P or not N:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    s = scores[order]
+    i = 0
+    while i < len(s):  # average ranks over ties
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[positives].sum() - P * (P + 1) / 2) / (P * N))

@@ -7,6 +7,8 @@ input_ids, attention_mask            (B, T)
      valence                         (B,)      -1..1   (tanh)
      intensity                       (B,)      0..1    (sigmoid; the circumplex arousal axis)
      distress_logits                 (B, K)    SWMH-style categories
+  -> segment_logits                  (S, K)    distress head on each segment's own tokens, pooled
+                                               from the same pass (only when segments are given)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class CMHLOutput:
     valence: torch.Tensor
     intensity: torch.Tensor
     distress_logits: torch.Tensor
+    segment_logits: torch.Tensor | None = None  # (S, K), rows in the order of the `segments` argument
 
 
 class CMHLModel(nn.Module):
@@ -82,14 +85,31 @@ class CMHLModel(nn.Module):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> CMHLOutput:
+    @staticmethod
+    def pool_segments(hidden: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+        """(S, H) mean of hidden[row, start:end] for each segment row (row, start, end) of `segments`
+        (S, 3), positions in the padded batch (special tokens included). One cumulative sum, so the
+        cost does not grow with the number of segments."""
+        h = hidden.float()
+        cs = torch.cat([h.new_zeros(h.shape[0], 1, h.shape[2]), h.cumsum(1)], 1)  # (B, T+1, H)
+        row, a, b = segments[:, 0], segments[:, 1], segments[:, 2]
+        n = (b - a).clamp(min=1).unsqueeze(-1).to(h.dtype)
+        return (cs[row, b] - cs[row, a]) / n
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, segments: torch.Tensor | None = None
+    ) -> CMHLOutput:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         z = self.dropout(self.pool(hidden, attention_mask))  # (B, H)
+        seg = None
+        if segments is not None and len(segments):
+            seg = self.distress_head(self.dropout(self.pool_segments(hidden, segments)))
         return CMHLOutput(
             emotion_logits=self.emotion_head(z),
             valence=torch.tanh(self.valence_head(z)).squeeze(-1),
             intensity=torch.sigmoid(self.intensity_head(z)).squeeze(-1),
             distress_logits=self.distress_head(z),
+            segment_logits=seg,
         )
 
 

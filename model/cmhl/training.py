@@ -25,9 +25,12 @@ from .checkpoint import save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .data import Batch, Lexicon, interleave, length_aware_batches, lexicon_path, load_task, pad_batch
 from .evaluation import task_report
-from .inference import bf16_supported, predict_texts
+from .inference import crisis_scores, predict_texts
 from .losses import cmhl_loss, pair_index
+from .metrics import roc_auc
 from .modeling import CMHLModel, load_encoder
+from .segment_training import SegmentTaskData, segment_losses
+from .triage_data import TriageSampler, read_stb, stb_path, whole
 from .windows import special_tokens, wrap
 
 
@@ -78,77 +81,121 @@ class TrainResult:
     model: CMHLModel | None = None  # the fp32 model in memory (when asked for)
 
 
+def _build_model(cfg: TrainConfig, device):
+    """(model, tokenizer): from `init_from` (a checkpoint: continue training) or from `encoder`."""
+    from .segments import SegmentConfig
+
+    if cfg.init_from:
+        from .checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(Path(cfg.init_from))
+        model, tokenizer = ckpt.model, ckpt.tokenizer
+        model.config.name = cfg.name
+        model.config.pooling = cfg.pooling
+        model.config.max_length = cfg.max_length
+    else:
+        encoder, tokenizer = load_encoder(cfg.encoder, cfg.random_encoder)
+        mcfg = ModelConfig(
+            encoder=encoder.config.to_dict(),
+            pooling=cfg.pooling,
+            max_length=cfg.max_length,
+            dropout=cfg.dropout,
+            name=cfg.name,
+        )
+        model = CMHLModel(mcfg, encoder)
+    model.config.long_text.max_windows = cfg.max_windows
+    model.config.segments = SegmentConfig() if cfg.segments else None
+    return model.to(device), tokenizer
+
+
+def _distress_examples(cfg: TrainConfig, data_dir: Path, labels: list[str], sampler, rng) -> list:
+    """This epoch's distress examples as TriageExamples (segment targets)."""
+    if sampler is not None:
+        ex = sampler.epoch(rng)
+    else:
+        ctrl = labels.index("control") if "control" in labels else -1
+        ex = [
+            whole(e.text, e.label, "all" if e.label == ctrl else "bag", "distress")
+            for e in load_task(data_dir, "distress", "train", [], labels)
+        ]
+    if cfg.limit_train:
+        ex = rng.sample(ex, min(cfg.limit_train, len(ex)))
+    return ex
+
+
 def train(
     cfg: TrainConfig,
     log: Callable[[str], None] = print,
     show_progress: bool = True,
     return_model: bool = False,
 ) -> TrainResult:
+    """Train one recipe; save the best epoch (by validation) as a calibrated checkpoint.
+
+    Raises ConfigError / DataError (cmhl.config, cmhl.data) for a bad recipe or data folder."""
     set_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     device = pick_device()
-    use_bf16 = cfg.bf16 and (device.type == "cuda" or bf16_supported())
-    encoder, tokenizer = load_encoder(cfg.encoder, cfg.random_encoder)
-    mcfg = ModelConfig(
-        encoder=encoder.config.to_dict(),
-        pooling=cfg.pooling,
-        max_length=cfg.max_length,
-        dropout=cfg.dropout,
-        name=cfg.name,
-    )
-    model = CMHLModel(mcfg, encoder).to(device)
+    # bf16 autocast pays on a GPU; on a CPU its backward pass measured 3-4x slower than fp32 (2-core
+    # Xeon with AMX, MiniLM, batches of 16 x 128), so CPU training stays fp32.
+    use_bf16 = cfg.bf16 and device.type == "cuda"
+    model, tokenizer = _build_model(cfg, device)
+    mcfg: ModelConfig = model.config
     points = model.circumplex_points.to(device)
     pairs = pair_index(mcfg.emotion_labels).to(device)
     data_dir = Path(cfg.data_dir)
     need_lex = cfg.loss.lexicon > 0 or cfg.lexicon_blend > 0
     lexicon = Lexicon(lexicon_path(data_dir)) if need_lex else None
+    seg_mode = cfg.segments and "distress" in cfg.tasks
+    sampler = TriageSampler(data_dir, mcfg.distress_labels, **cfg.triage) if cfg.triage else None
 
-    train_sets, val_sets = {}, {}
+    train_sets, val_sets, emotion_all = {}, {}, None
     for task in cfg.tasks:
-        ex = load_task(data_dir, task, "train", mcfg.emotion_labels, mcfg.distress_labels)
-        max_len = cfg.emotion_max_length if task == "emotion" else cfg.max_length
-        train_sets[task] = _TaskData(task, ex, tokenizer, max_len, cfg.limit_train, lexicon, rng)
         val = load_task(data_dir, task, "val", mcfg.emotion_labels, mcfg.distress_labels)
         val_sets[task] = rng.sample(val, min(cfg.limit_eval, len(val))) if cfg.limit_eval else val
+        if task == "emotion":
+            emotion_all = load_task(data_dir, task, "train", mcfg.emotion_labels, mcfg.distress_labels)
+        elif not seg_mode:
+            ex = load_task(data_dir, task, "train", mcfg.emotion_labels, mcfg.distress_labels)
+            train_sets[task] = _TaskData(task, ex, tokenizer, cfg.max_length, cfg.limit_train, lexicon, rng)
+    stb_val = read_stb(stb_path(data_dir), "val") if sampler is not None else None
 
-    class_weights = None
-    if "distress" in train_sets and cfg.distress_class_weights:
-        counts = np.bincount(train_sets["distress"].labels, minlength=len(mcfg.distress_labels)).astype(float)
-        w = counts.sum() / (len(counts) * np.maximum(counts, 1))
-        class_weights = torch.tensor(w, dtype=torch.float32, device=device)
-
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
-    enc_decay = [p for n, p in model.encoder.named_parameters() if p.ndim > 1]
-    enc_nodecay = [p for n, p in model.encoder.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW(
-        [
-            {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-            {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
-            {"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
-        ]
-    )
     bs = {"emotion": cfg.batch_size, "distress": cfg.distress_batch_size}
-    steps_per_epoch = sum(math.ceil(len(d.labels) / bs[t]) for t, d in train_sets.items())
-    total = steps_per_epoch * cfg.epochs
-    warm = max(1, int(total * cfg.warmup_ratio))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
-
-    history, best, best_state = [], -1.0, None
-    t0 = time.time()
+    history, best, best_state, t0 = [], -1.0, None, time.time()
+    opt = sched = class_weights = None
     for epoch in range(1, cfg.epochs + 1):
+        if emotion_all is not None and ("emotion" not in train_sets or cfg.emotion_per_epoch):
+            ex = emotion_all
+            if cfg.emotion_per_epoch:
+                ex = rng.sample(emotion_all, min(cfg.emotion_per_epoch, len(emotion_all)))
+            train_sets["emotion"] = _TaskData(
+                "emotion", ex, tokenizer, cfg.emotion_max_length, cfg.limit_train, lexicon, rng
+            )
+        if seg_mode:
+            ex = _distress_examples(cfg, data_dir, mcfg.distress_labels, sampler, rng)
+            train_sets["distress"] = SegmentTaskData(ex, tokenizer, cfg.max_length, mcfg.segments)
+        if opt is None:  # sizes are known once the first epoch's sets exist
+            opt, sched = _optimizer(model, cfg, train_sets, bs)
+            if "distress" in train_sets and cfg.distress_class_weights:
+                counts = np.bincount(train_sets["distress"].labels, minlength=len(mcfg.distress_labels))
+                w = counts.sum() / (len(counts) * np.maximum(counts.astype(float), 1))
+                class_weights = torch.tensor(w, dtype=torch.float32, device=device)
         model.train()
         plan = interleave(
             {t: length_aware_batches(d.lengths(), bs[t], rng) for t, d in train_sets.items()}, rng
         )
         sums: dict[str, float] = defaultdict(float)
-        counts: dict[str, int] = defaultdict(int)
+        counts_: dict[str, int] = defaultdict(int)
         bar = tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_progress, leave=False)
         for task, idx in bar:
             b = train_sets[task].batch(idx, tokenizer, rng, cfg.random_window_crop)
+            segs = getattr(b, "segments", None)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                out = model(b.input_ids.to(device), b.attention_mask.to(device))
+                out = model(
+                    b.input_ids.to(device),
+                    b.attention_mask.to(device),
+                    segs.to(device) if segs is not None and len(segs) else None,
+                )
+            lex = getattr(b, "lexicon", None)
             loss, terms = cmhl_loss(
                 out,
                 points,
@@ -156,11 +203,15 @@ def train(
                 cfg.loss,
                 task,
                 b.labels.to(device),
-                lexicon=b.lexicon.to(device) if b.lexicon is not None else None,
+                lexicon=lex.to(device) if lex is not None else None,
                 lexicon_blend=cfg.lexicon_blend,
                 distress_class_weights=class_weights,
                 label_smoothing=cfg.label_smoothing,
             )
+            if segs is not None:
+                for k, v in segment_losses(out.segment_logits, b.segment_targets.to(device), b.bags).items():
+                    loss = loss + getattr(cfg.loss, k) * v
+                    terms[k] = float(v.detach())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -168,36 +219,28 @@ def train(
             sched.step()
             for k, v in terms.items():
                 sums[k] += v
-                counts[k] += 1
+                counts_[k] += 1
             bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         entry = {
             "epoch": epoch,
             "seconds": round(time.time() - t0, 1),
-            "loss": {k: round(sums[k] / counts[k], 5) for k in sums},
+            "loss": {k: round(sums[k] / counts_[k], 5) for k in sums},
         }
-        select = []
-        for task, val in val_sets.items():
-            preds = predict_texts(model, tokenizer, [e.text for e in val], device=device, bf16=use_bf16)
-            rep = task_report(task, preds, np.array([e.label for e in val]), mcfg, Calibration())
-            entry[f"val_{task}"] = {
-                k: round(rep[k], 5) for k in ("macro_f1", "weighted_f1", "accuracy", "macro_recall")
-            }
-            select.append(rep["macro_f1"])
-        score = float(np.mean(select))
-        entry["select"] = round(score, 5)
+        select = _validate(model, tokenizer, mcfg, val_sets, stb_val, device, use_bf16, entry)
+        entry["select"] = round(select, 5)
         history.append(entry)
         log(json.dumps(entry))
-        if score > best:
-            best, best_state = (
-                score,
-                copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()}),
-            )
+        if select > best:
+            best = select
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
 
     model.load_state_dict(best_state)
     model.eval()
     calib = Calibration()
     if "distress" in val_sets:
-        calib = calibrate_model(model, tokenizer, data_dir, val_sets, use_bf16=False, device=device)
+        calib = calibrate_model(
+            model, tokenizer, data_dir, val_sets, use_bf16=False, device=device, stb_val=stb_val
+        )
     model.to("cpu")
     metrics = {
         "training": {
@@ -213,21 +256,78 @@ def train(
     return TrainResult(out, history, device.type, model if return_model else None)
 
 
+def _optimizer(model, cfg: TrainConfig, train_sets: dict, bs: dict):
+    """AdamW (encoder and heads at their own learning rates) with warm-up and linear decay."""
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    enc_decay = [p for n, p in model.encoder.named_parameters() if p.ndim > 1]
+    enc_nodecay = [p for n, p in model.encoder.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [
+            {"params": enc_decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": enc_nodecay, "lr": cfg.lr, "weight_decay": 0.0},
+            {"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
+        ]
+    )
+    steps_per_epoch = sum(math.ceil(len(d.labels) / bs[t]) for t, d in train_sets.items())
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, int(total * cfg.warmup_ratio))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    return opt, sched
+
+
+def _validate(model, tokenizer, mcfg, val_sets, stb_val, device, use_bf16, entry: dict) -> float:
+    """Validation metrics into `entry`; returns the selection score: the mean of the tasks' macro-F1
+    and, with stb, the ROC-AUC of the suicidewatch signal on its validation split."""
+    select = []
+    for task, val in val_sets.items():
+        preds = predict_texts(model, tokenizer, [e.text for e in val], device=device, bf16=use_bf16)
+        rep = task_report(task, preds, np.array([e.label for e in val]), mcfg, Calibration())
+        entry[f"val_{task}"] = {
+            k: round(rep[k], 5) for k in ("macro_f1", "weighted_f1", "accuracy", "macro_recall")
+        }
+        select.append(rep["macro_f1"])
+    if stb_val is not None and "suicidewatch" in mcfg.distress_labels:
+        preds = predict_texts(model, tokenizer, [r.text for r in stb_val], device=device, bf16=use_bf16)
+        score = crisis_scores(preds, 1.0, mcfg.distress_labels.index("suicidewatch"))
+        auc = roc_auc(score, np.array([r.label for r in stb_val], dtype=bool))
+        entry["val_stb"] = {"suicidewatch_auc": round(auc, 5)}
+        select.append(auc)
+    return float(np.mean(select))
+
+
 def calibrate_model(
-    model, tokenizer, data_dir: Path, val_sets: dict | None = None, use_bf16=False, device=None
+    model, tokenizer, data_dir: Path, val_sets: dict | None = None, use_bf16=False, device=None, stb_val=None
 ) -> Calibration:
-    """Temperature-scale and set flag thresholds on the validation split."""
+    """Temperature-scale and set flag thresholds on the validation split(s).
+
+    With segment scoring, the suicidewatch rule reads segments and is also calibrated on the stb
+    validation split (`stb_val`, read from `data_dir` when None and the file exists), so its target
+    recall holds on everyday forum comments as well as on subreddit posts."""
     cfg: ModelConfig = model.config
     if val_sets is None:
         val_sets = {
             t: load_task(data_dir, t, "val", cfg.emotion_labels, cfg.distress_labels)
             for t in ("emotion", "distress")
         }
+    seg = cfg.segments is not None
+    if seg and stb_val is None and stb_path(data_dir).is_file():
+        stb_val = read_stb(stb_path(data_dir), "val")
     preds = {
         t: predict_texts(model, tokenizer, [e.text for e in v], device=device, bf16=use_bf16)
         for t, v in val_sets.items()
     }
     ys = {t: np.array([e.label for e in v]) for t, v in val_sets.items()}
+    extra = {}
+    if seg and stb_val is not None:
+        p = predict_texts(model, tokenizer, [r.text for r in stb_val], device=device, bf16=use_bf16)
+        sw, ctrl = cfg.distress_labels.index("suicidewatch"), cfg.distress_labels.index("control")
+        extra["stb"] = (
+            p.distress_logits,
+            p.segment_logits,
+            np.array([sw if r.label else ctrl for r in stb_val]),
+        )
     emo = preds.get("emotion")
     calib = calibrate(
         emo.emotion_logits if emo is not None else None,
@@ -235,6 +335,8 @@ def calibrate_model(
         preds["distress"].distress_logits,
         ys["distress"],
         cfg.distress_labels,
+        segment_logits=preds["distress"].segment_logits if seg else None,
+        extra=extra,
     )
     calib.temperatures.setdefault("emotion", 1.0)
     return calib

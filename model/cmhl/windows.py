@@ -8,9 +8,10 @@ not read and the post is marked truncated. Logits are averaged over a post's win
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .config import LongTextConfig
+from .segments import SegmentConfig, assign_windows, token_segments
 
 
 @dataclass
@@ -20,6 +21,11 @@ class EncodedPost:
     offsets: list[tuple[int, int]]  # char span of each content token of the whole post
     n_tokens: int  # content tokens in the whole post
     truncated: bool  # some tokens were not read
+    # Segments (`cmhl.segments`), empty when the checkpoint has no segment scoring:
+    # (window, start, end) positions inside that window's ids (special tokens included) ...
+    segments: list[tuple[int, int, int]] = field(default_factory=list)
+    # ... and the same segments as content-token ranges of the post (map to characters via offsets)
+    segment_tokens: list[tuple[int, int]] = field(default_factory=list)
 
 
 def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
@@ -51,8 +57,15 @@ def window_starts(n: int, content_len: int, cfg: LongTextConfig) -> tuple[list[i
     return starts, False
 
 
-def encode_posts(tokenizer, texts: list[str], max_length: int, cfg: LongTextConfig) -> list[EncodedPost]:
-    """Tokenize a batch of posts (fast tokenizer, one call) and cut each into windows."""
+def encode_posts(
+    tokenizer,
+    texts: list[str],
+    max_length: int,
+    cfg: LongTextConfig,
+    segments: SegmentConfig | None = None,
+) -> list[EncodedPost]:
+    """Tokenize a batch of posts (fast tokenizer, one call) and cut each into windows (and, when
+    `segments` is given, into segments assigned to windows)."""
     enc = tokenizer(
         texts,
         add_special_tokens=False,
@@ -63,8 +76,15 @@ def encode_posts(tokenizer, texts: list[str], max_length: int, cfg: LongTextConf
     prefix, suffix = special_tokens(tokenizer)
     content_len = max_length - len(prefix) - len(suffix)
     out = []
-    for ids, offs in zip(enc["input_ids"], enc["offset_mapping"], strict=True):
+    for text, ids, offs in zip(texts, enc["input_ids"], enc["offset_mapping"], strict=True):
         starts, truncated = window_starts(len(ids), content_len, cfg)
         windows = [prefix + ids[s : s + content_len] + suffix for s in starts]
-        out.append(EncodedPost(windows, starts, [tuple(o) for o in offs], len(ids), truncated))
+        offs = [tuple(o) for o in offs]
+        segs, seg_tokens = [], []
+        if segments is not None:
+            for w, a, b in assign_windows(token_segments(text, offs, segments), starts, content_len):
+                shift = len(prefix) - starts[w]
+                segs.append((w, a + shift, b + shift))
+                seg_tokens.append((a, b))
+        out.append(EncodedPost(windows, starts, offs, len(ids), truncated, segs, seg_tokens))
     return out
