@@ -9,12 +9,15 @@ import random
 import numpy as np
 import pytest
 import torch
+from cmhl import fast_cpu
+from cmhl.batching import bucket_width, plan_windows
 from cmhl.calibration import Calibration
-from cmhl.inference import predict_texts, softmax
+from cmhl.fast_cpu import bf16_model
+from cmhl.inference import predict_encoded, predict_texts, softmax
 
 from cmhl_desktop.core import scoring
 from cmhl_desktop.core.results import PostResult
-from cmhl_desktop.core.scoring import Scorer, ScoringOptions, bf16_model
+from cmhl_desktop.core.scoring import Scorer, ScoringOptions
 from cmhl_desktop.core.tasks import Cancelled, TaskState
 
 WORDS = "sleep work panic mood rain tired alone happy friend night scared calm family today".split()
@@ -237,7 +240,7 @@ def test_fused_encoder_matches_hugging_face(tiny_checkpoint):
     mask[1, 12:] = 0
     with torch.inference_mode():
         ref = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        plain = scoring._Bf16Encoder(model.encoder)(ids, mask).last_hidden_state
+        plain = fast_cpu._Bf16Encoder(model.encoder)(ids, mask).last_hidden_state
         got = fast.encoder(ids, mask).last_hidden_state
         assert got.dtype == torch.float32
         m = mask.bool()
@@ -252,7 +255,7 @@ def test_fused_failure_falls_back_to_plain_bf16(tiny_checkpoint, monkeypatch):
     def broken(*a, **k):
         raise RuntimeError("op missing")
 
-    monkeypatch.setattr(scoring._FusedBertEncoder, "forward", broken)
+    monkeypatch.setattr(fast_cpu._FusedBertEncoder, "forward", broken)
     s = Scorer(tiny_checkpoint, ScoringOptions(bf16=True))
     assert s.precision == "bf16"
     assert [r.status for r in s.score(["a post", "another"])] == ["ok", "ok"]
@@ -284,7 +287,6 @@ def test_a_failing_post_does_not_stop_the_run(tiny_checkpoint, monkeypatch):
 
         return run
 
-    monkeypatch.setattr(scoring, "predict_bucketed", flaky(scoring.predict_bucketed))
     monkeypatch.setattr(scoring, "predict_encoded", flaky(scoring.predict_encoded))
     texts = ["one two", "a b c d e f g", "three four five"]  # the second has 7 tokens
     for bf16 in (False, True):
@@ -300,18 +302,17 @@ def test_bucketed_batches_have_few_shapes_and_cover_every_window(tiny_checkpoint
     enc = encode_posts(
         tiny_checkpoint.tokenizer, sentences(300, seed=9, lo=1, hi=90), cfg.max_length, cfg.long_text
     )
-    batches = list(scoring.plan_batches(enc, token_budget=512, max_batch=32, max_width=cfg.max_length))
+    batches = plan_windows(enc, token_budget=512, max_batch=32, max_width=cfg.max_length)
     seen = sorted(pw for _, b in batches for pw in b)
     assert seen == sorted((p, w) for p, e in enumerate(enc) for w in range(len(e.windows)))
     for width, b in batches:
         assert all(len(enc[p].windows[w]) <= width <= cfg.max_length for p, w in b)
         assert len(b) * width <= max(512, width)
     assert len({w for w, _ in batches}) <= 16 + 6  # exact up to 16, then multiples of 8 up to 64
-    assert all(width == scoring.bucket_width(width) for width, _ in batches)
+    assert all(width == bucket_width(width) for width, _ in batches)
 
 
 def test_bucketed_prediction_equals_the_reference(tiny_checkpoint):
-    from cmhl.inference import predict_encoded
     from cmhl.windows import encode_posts
 
     cfg = tiny_checkpoint.config
@@ -319,8 +320,10 @@ def test_bucketed_prediction_equals_the_reference(tiny_checkpoint):
         tiny_checkpoint.tokenizer, sentences(50, seed=10, hi=150), cfg.max_length, cfg.long_text
     )
     pad = tiny_checkpoint.tokenizer.pad_token_id
-    ref = predict_encoded(tiny_checkpoint.model, enc, pad)
-    got = scoring.predict_bucketed(tiny_checkpoint.model, enc, pad, token_budget=300, max_batch=7)
+    # reference: every window alone, unpadded
+    one_by_one = [(len(e.windows[w]), [(p, w)]) for p, e in enumerate(enc) for w in range(len(e.windows))]
+    ref = predict_encoded(tiny_checkpoint.model, enc, pad, plan=lambda _: one_by_one)
+    got = predict_encoded(tiny_checkpoint.model, enc, pad, token_budget=300, max_batch=7)
     for f in ("distress_logits", "emotion_logits", "valence", "intensity"):
         np.testing.assert_allclose(getattr(got, f), getattr(ref, f), atol=1e-5)
     np.testing.assert_array_equal(got.n_tokens, ref.n_tokens)
@@ -368,7 +371,7 @@ def test_fused_path_and_buckets_with_a_roberta_encoder():
         for n in (3, 17, 30, 62, 9, 41)
     ]
     ref = predict_encoded(model, posts, 1)
-    got32 = scoring.predict_bucketed(model, posts, 1, token_budget=100, max_batch=3)
+    got32 = predict_encoded(model, posts, 1, token_budget=100, max_batch=3)
     np.testing.assert_allclose(got32.distress_logits, ref.distress_logits, atol=1e-5)
-    gotb = scoring.predict_bucketed(fast, posts, 1)
+    gotb = predict_encoded(fast, posts, 1)
     np.testing.assert_allclose(gotb.distress_logits, ref.distress_logits, atol=0.05)

@@ -67,6 +67,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+from cmhl.batching import pack_by_width
 
 from .results import WordScore
 
@@ -604,19 +605,8 @@ def _gauss_legendre(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _batches(items, budget: int, width=lambda w: w.width, rows=lambda _: 1) -> list[list]:
     """Items sorted by width and packed so that their rows x the widest width (padded tokens) fit
-    the budget (an item too big for it is a batch of its own)."""
-    out: list[list] = []
-    cur: list = []
-    n = 0
-    for it in sorted(items, key=width):
-        if cur and (n + rows(it)) * width(it) > budget:  # ascending: `it` is the widest
-            out.append(cur)
-            cur, n = [], 0
-        cur.append(it)
-        n += rows(it)
-    if cur:
-        out.append(cur)
-    return out
+    the budget (`cmhl.batching.pack_by_width`)."""
+    return [b for _, b in pack_by_width(items, budget, width, rows)]
 
 
 def _content_ids(enc, n_prefix: int, n_suffix: int) -> list[int]:

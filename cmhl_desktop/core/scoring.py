@@ -39,17 +39,17 @@ differ). bf16 is the default only because it meets the bar of >= 99.5%;
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
 import torch
+from cmhl.fast_cpu import bf16_model
 from cmhl.inference import Predictions, bf16_supported, predict_encoded, softmax
 from cmhl.windows import EncodedPost, encode_posts
 from torch import nn
@@ -166,234 +166,6 @@ def as_text(value: object) -> str:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     return str(value)
-
-
-# --------------------------------------------------------------------------- mixed-precision model
-
-
-class _Hidden:
-    __slots__ = ("last_hidden_state",)
-
-    def __init__(self, h: torch.Tensor) -> None:
-        self.last_hidden_state = h
-
-
-class _Bf16Encoder(nn.Module):
-    """A bf16 copy of any Hugging Face encoder whose hidden states come back as fp32."""
-
-    kind = "bf16"
-
-    def __init__(self, encoder: nn.Module) -> None:
-        super().__init__()
-        self.inner = copy.deepcopy(encoder).to(torch.bfloat16).eval()
-        self.config = encoder.config
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> _Hidden:
-        out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
-        return _Hidden(out.last_hidden_state.float())
-
-
-def _fusable(encoder: nn.Module) -> bool:
-    """A BERT-family encoder (BERT, RoBERTa, MiniLM ...) with the standard post-LN layer layout."""
-    cfg = getattr(encoder, "config", None)
-    if cfg is None or getattr(cfg, "is_decoder", False) or getattr(cfg, "add_cross_attention", False):
-        return False
-    if (
-        getattr(cfg, "hidden_act", None) != "gelu"
-        or getattr(cfg, "position_embedding_type", "absolute") != "absolute"
-    ):
-        return False
-    if not hasattr(torch.ops.mkldnn, "_linear_pointwise") or not torch.backends.mkldnn.is_available():
-        return False
-    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
-    if not hasattr(encoder, "embeddings") or not layers:
-        return False
-    try:
-        for layer in layers:
-            a = layer.attention
-            mods = (
-                a.self.query,
-                a.self.key,
-                a.self.value,
-                a.output.dense,
-                layer.intermediate.dense,
-                layer.output.dense,
-            )
-            if not all(isinstance(m, nn.Linear) and m.bias is not None for m in mods):
-                return False
-            if not isinstance(a.output.LayerNorm, nn.LayerNorm) or not isinstance(
-                layer.output.LayerNorm, nn.LayerNorm
-            ):
-                return False
-            if type(layer.intermediate.intermediate_act_fn).__name__ != "GELUActivation":
-                return False
-    except AttributeError:
-        return False
-    return True
-
-
-class _FusedBertEncoder(nn.Module):
-    """The same computation as a BERT-family encoder, in bf16, with oneDNN fusions: Q, K and V in one
-    matmul; bias + GELU and bias + residual add as post-ops of their matmul (computed in fp32 inside
-    the kernel before rounding to bf16); scaled-dot-product attention; LayerNorm. It avoids most of
-    the separate elementwise passes that dominate a bf16 forward on CPU (about 1.5-2x faster than
-    running the Hugging Face module in bf16). Built only for encoders that pass `_fusable` and a
-    self-check against the fp32 encoder; otherwise `_Bf16Encoder` is used."""
-
-    kind = "bf16-fused"
-
-    def __init__(self, encoder: nn.Module) -> None:
-        super().__init__()
-        dt = torch.bfloat16
-        cfg = encoder.config
-        self.config = cfg
-        self.heads = int(cfg.num_attention_heads)
-        self.eps = float(cfg.layer_norm_eps)
-        self.embeddings = copy.deepcopy(encoder.embeddings).to(dt).eval()
-
-        def c(t: torch.Tensor) -> torch.Tensor:
-            return t.detach().to(dt).contiguous()
-
-        self.layers: list[dict[str, torch.Tensor]] = []
-        for layer in encoder.encoder.layer:
-            a = layer.attention
-            q, k, v = a.self.query, a.self.key, a.self.value
-            self.layers.append(
-                {
-                    "w_qkv": c(torch.cat([q.weight, k.weight, v.weight])),
-                    "b_qkv": c(torch.cat([q.bias, k.bias, v.bias])),
-                    "w_o": c(a.output.dense.weight),
-                    "b_o": c(a.output.dense.bias),
-                    "ln1_w": c(a.output.LayerNorm.weight),
-                    "ln1_b": c(a.output.LayerNorm.bias),
-                    "w_i": c(layer.intermediate.dense.weight),
-                    "b_i": c(layer.intermediate.dense.bias),
-                    "w_o2": c(layer.output.dense.weight),
-                    "b_o2": c(layer.output.dense.bias),
-                    "ln2_w": c(layer.output.LayerNorm.weight),
-                    "ln2_b": c(layer.output.LayerNorm.bias),
-                }
-            )
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> _Hidden:
-        import torch.nn.functional as F
-
-        linear = torch.ops.mkldnn._linear_pointwise
-        B, T = input_ids.shape
-        h = self.embeddings(input_ids=input_ids).reshape(B * T, -1)  # (B*T, C) bf16
-        C = h.shape[1]
-        H = self.heads
-        mask = None if bool(attention_mask.all()) else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
-        for p in self.layers:
-            qkv = linear(h, p["w_qkv"], p["b_qkv"], "none", [], "")  # (B*T, 3C)
-            qkv = qkv.view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
-            att = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=mask)
-            att = att.transpose(1, 2).reshape(B * T, C)
-            h = linear.binary(att, h, p["w_o"], p["b_o"], "add")  # att @ Wo + bo + h
-            h = F.layer_norm(h, (C,), p["ln1_w"], p["ln1_b"], self.eps)
-            inter = linear(h, p["w_i"], p["b_i"], "gelu", [], "none")  # erf GELU, as BERT
-            h = linear.binary(inter, h, p["w_o2"], p["b_o2"], "add")
-            h = F.layer_norm(h, (C,), p["ln2_w"], p["ln2_b"], self.eps)
-        return _Hidden(h.view(B, T, C).float())
-
-
-def _self_check(encoder: nn.Module, fast: nn.Module) -> bool:
-    """The fused encoder must match the fp32 encoder about as closely as plain bf16 does."""
-    g = torch.Generator().manual_seed(0)
-    vocab = int(getattr(encoder.config, "vocab_size", 1000))
-    ids = torch.randint(5, max(6, min(vocab, 20000)), (3, 24), generator=g)
-    mask = torch.ones_like(ids)
-    mask[1, 10:] = 0
-    mask[2, 3:] = 0
-    m = mask.bool()
-    with torch.inference_mode():
-        ref = encoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-        plain = _Bf16Encoder(encoder)(ids, mask).last_hidden_state
-        got = fast(ids, mask).last_hidden_state
-    err_plain = float((plain - ref)[m].abs().mean())
-    err_fast = float((got - ref)[m].abs().mean())
-    return bool(torch.isfinite(got[m]).all()) and err_fast <= 2.0 * err_plain + 1e-3
-
-
-def bf16_model(model: nn.Module) -> nn.Module:
-    """A model of the same class whose encoder runs in bf16 (fused where possible) and whose pooling
-    and heads (shared with `model`, not copied) run in fp32. The original model is left untouched.
-    The encoder kind is in `.encoder.kind` ("bf16-fused" or "bf16")."""
-    enc: nn.Module = model.encoder
-    fast_enc: nn.Module | None = None
-    if _fusable(enc):
-        try:
-            cand = _FusedBertEncoder(enc)
-            if _self_check(enc, cand):
-                fast_enc = cand
-        except Exception:  # a private oneDNN op missing or changed: the plain bf16 path instead
-            fast_enc = None
-    if fast_enc is None:
-        fast_enc = _Bf16Encoder(enc)
-    fast = type(model).__new__(type(model))
-    nn.Module.__init__(fast)
-    fast.config = model.config
-    for name, child in model.named_children():
-        setattr(fast, name, fast_enc if name == "encoder" else child)
-    for name, buf in model.named_buffers(recurse=False):
-        fast.register_buffer(name, buf, persistent=False)
-    return fast.eval()
-
-
-# --------------------------------------------------------------------------- batching
-
-
-def bucket_width(n: int) -> int:
-    """Padded width of a batch whose longest window has n tokens: exact up to 16, then the next
-    multiple of 8 (up to 128), then of 16. Few distinct shapes mean oneDNN reuses its compiled
-    kernels (a new matmul shape costs a JIT compile, ~2 MB cached each, 10-40% of a batch's time)."""
-    if n <= 16:
-        return n
-    step = 8 if n <= 128 else 16
-    return -(-n // step) * step
-
-
-def plan_batches(
-    encoded: list[EncodedPost], token_budget: int, max_batch: int, max_width: int
-) -> Iterator[tuple[int, list[tuple[int, int]]]]:
-    """(padded width, [(post, window), ...]) batches: windows sorted by length and packed greedily
-    while rows x bucketed width stays within the token budget (and rows <= max_batch)."""
-    items = sorted(
-        ((p, w) for p, e in enumerate(encoded) for w in range(len(e.windows))),
-        key=lambda pw: len(encoded[pw[0]].windows[pw[1]]),
-    )
-    batch: list[tuple[int, int]] = []
-    width = 0
-    for pw in items:
-        w = min(bucket_width(len(encoded[pw[0]].windows[pw[1]])), max_width)  # ascending: the widest
-        if batch and ((len(batch) + 1) * w > token_budget or len(batch) >= max_batch):
-            yield width, batch
-            batch = []
-        batch.append(pw)
-        width = w
-    if batch:
-        yield width, batch
-
-
-@torch.inference_mode()
-def predict_bucketed(
-    model: nn.Module,
-    encoded: list[EncodedPost],
-    pad_id: int,
-    token_budget: int = 16384,
-    max_batch: int = 1024,
-    on_batch: Callable[[int], None] | None = None,
-) -> Predictions:
-    """Like `cmhl.inference.predict_encoded` (every window once, logits averaged per post, input
-    order), with bucketed batch widths (`plan_batches`). Padding is masked out, so results equal
-    predict_encoded's up to float rounding. `on_batch(windows_done)` may raise (cancel)."""
-    return predict_encoded(
-        model,
-        encoded,
-        pad_id,
-        on_batch=on_batch,
-        plan=lambda enc: plan_batches(enc, token_budget, max_batch, model.config.max_length),
-    )
 
 
 # --------------------------------------------------------------------------- scorer
@@ -574,7 +346,7 @@ class Scorer:
         from .tasks import Cancelled
 
         try:
-            preds = predict_bucketed(self._model(), enc, self.pad_id, on_batch=on_batch, **kw)
+            preds = predict_encoded(self._model(), enc, self.pad_id, on_batch=on_batch, **kw)
         except Cancelled:
             raise
         except Exception as e:
@@ -586,7 +358,7 @@ class Scorer:
         bad = ~_finite_rows(preds)
         if bad.any() and self.bf16:  # bf16 overflow: redo those posts in fp32
             redo = np.nonzero(bad)[0]
-            fp32 = predict_bucketed(self.ckpt.model, [enc[i] for i in redo], self.pad_id, **kw)
+            fp32 = predict_encoded(self.ckpt.model, [enc[i] for i in redo], self.pad_id, **kw)
             for f in ("emotion_logits", "distress_logits", "valence", "intensity"):
                 getattr(preds, f)[redo] = getattr(fp32, f)
             bad = ~_finite_rows(preds)

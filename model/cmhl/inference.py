@@ -4,12 +4,13 @@ averaged per post, original order restored. Used by evaluation, calibration and 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .batching import plan_windows
 from .config import ModelConfig
 from .data import pad_batch
 from .windows import EncodedPost, encode_posts
@@ -59,25 +60,6 @@ def autocast_ctx(device: torch.device, bf16: bool):
     return contextlib.nullcontext()
 
 
-def window_batches(
-    encoded: list[EncodedPost], token_budget: int, max_batch: int
-) -> Iterator[list[tuple[int, int]]]:
-    """Group all windows (post, window) by length so each batch has ~token_budget padded tokens."""
-    items = sorted(
-        ((p, w) for p, e in enumerate(encoded) for w in range(len(e.windows))),
-        key=lambda pw: len(encoded[pw[0]].windows[pw[1]]),
-    )
-    batch: list[tuple[int, int]] = []
-    for pw in items:
-        width = len(encoded[pw[0]].windows[pw[1]])  # sorted ascending: the newest is the widest
-        if batch and (len(batch) + 1) * width > token_budget or len(batch) >= max_batch:
-            yield batch
-            batch = []
-        batch.append(pw)
-    if batch:
-        yield batch
-
-
 @torch.inference_mode()
 def predict_encoded(
     model,
@@ -85,15 +67,16 @@ def predict_encoded(
     pad_id: int,
     device: torch.device | str = "cpu",
     bf16: bool = False,
-    token_budget: int = 8192,
-    max_batch: int = 64,
+    token_budget: int = 16384,
+    max_batch: int = 1024,
     on_batch: Callable[[int], None] | None = None,
     plan: Callable[[list[EncodedPost]], Iterable[tuple[int, list[tuple[int, int]]]]] | None = None,
 ) -> Predictions:
     """Forward every window once; average logits per post. `on_batch(n_windows_done)` may raise to cancel.
 
     `plan(encoded)` may choose the batches as (padded width, [(post, window), ...]); by default
-    `window_batches` packs about `token_budget` tokens a batch, padded to its longest window."""
+    `cmhl.batching.plan_windows` packs about `token_budget` padded tokens a batch, widths bucketed.
+    Padding is masked out, so the plan changes nothing but rounding."""
     device = torch.device(device)
     model.eval()
     n = len(encoded)
@@ -107,7 +90,7 @@ def predict_encoded(
     seg_out = [np.zeros((len(e.segments), K), np.float32) for e in encoded] if use_seg else None
     by_window = _segments_by_window(encoded) if use_seg else {}
     done = 0
-    batches = plan(encoded) if plan else ((0, b) for b in window_batches(encoded, token_budget, max_batch))
+    batches = plan(encoded) if plan else plan_windows(encoded, token_budget, max_batch, cfg.max_length)
     for width, batch in batches:
         ids, mask = pad_batch([encoded[p].windows[w] for p, w in batch], pad_id, width)
         seg_rows, seg_dest = [], []  # (row, start, end) in the batch; (post, segment index)
