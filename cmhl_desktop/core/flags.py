@@ -56,6 +56,7 @@ class FlagPolicy:
         }
         self._col = np.array([self.labels.index(r.cls) for r in self.rules], dtype=np.intp)
         self._not = np.array([r.kind == "not_class" for r in self.rules], dtype=bool)
+        self._seg = np.array([r.segments and r.kind == "class" for r in self.rules], dtype=bool)
 
     @classmethod
     def from_checkpoint(cls, ckpt) -> FlagPolicy:
@@ -140,43 +141,66 @@ class FlagPolicy:
     def _thresholds_array(self) -> np.ndarray:
         return np.array([self._state[r.name].threshold for r in self.rules], dtype=np.float64)
 
-    def fires(self, probs: np.ndarray) -> np.ndarray:
-        """(N, R) bool: which rule fires for each row of calibrated distress probabilities (N, K).
-        Rows containing NaN (not scored) never fire."""
+    def rule_scores(self, probs: np.ndarray, segment_max: np.ndarray | None = None) -> np.ndarray:
+        """(N, R) each rule's score: P(cls), 1 - P(cls), or for a segment rule the max of the post's
+        P(cls) and its most concerning segment's (`segment_max`: (N, K), NaN where none)."""
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.ndim == 1:
+            probs = probs[None, :]
+        p = probs[:, self._col]  # (N, R)
+        if segment_max is not None and self._seg.any():
+            seg = np.asarray(segment_max, dtype=np.float64).reshape(len(probs), -1)[:, self._col]
+            with np.errstate(invalid="ignore"):
+                p = np.where(self._seg & ~np.isnan(p), np.fmax(p, seg), p)
+        return np.where(self._not, 1.0 - p, p)
+
+    def fires(self, probs: np.ndarray, segment_max: np.ndarray | None = None) -> np.ndarray:
+        """(N, R) bool: which rule fires for each row of calibrated distress probabilities (N, K)
+        (and segment maxima, see `rule_scores`). Rows containing NaN (not scored) never fire."""
         probs = np.asarray(probs, dtype=np.float64)
         if probs.ndim == 1:
             probs = probs[None, :]
         if not self.rules:
             return np.zeros((len(probs), 0), dtype=bool)
-        p = probs[:, self._col]  # (N, R)
-        scores = np.where(self._not, 1.0 - p, p)
         with np.errstate(invalid="ignore"):
-            return scores >= self._thresholds_array()  # NaN >= t is False
+            return self.rule_scores(probs, segment_max) >= self._thresholds_array()  # NaN >= t: False
 
     def apply(
         self, row: PostResult | np.ndarray | Sequence[float] | Mapping[str, float]
     ) -> tuple[bool, list[str]]:
         """(flagged, names of the rules that fired) for one post: a PostResult, a probability vector
         in label order, or a {label: probability} mapping. A post that was not scored is never flagged."""
+        seg = None
         if isinstance(row, PostResult):
             if not row.scored or not row.distress_probs:
                 return False, []
+            seg = [row.segment_max.get(lab, math.nan) for lab in self.labels] if row.segment_max else None
             row = row.distress_probs
         if isinstance(row, Mapping):
             row = [row.get(lab, math.nan) for lab in self.labels]
-        hit = self.fires(np.asarray(row, dtype=np.float64))[0]
+        hit = self.fires(np.asarray(row, dtype=np.float64), None if seg is None else np.asarray([seg]))[0]
         names = [r.name for r, h in zip(self.rules, hit, strict=True) if h]
         return bool(names), names
 
     def probs_matrix(self, results: Sequence[PostResult]) -> np.ndarray:
-        """(N, K) distress probabilities of results, NaN rows for posts that were not scored."""
-        out = np.full((len(results), len(self.labels)), np.nan)
+        """(N, 2K): the distress probabilities of results and their segment maxima side by side
+        (NaN rows for posts that were not scored; NaN segment columns where a post has none).
+        `reflag` and `fires_matrix` take it as it is."""
+        K = len(self.labels)
+        out = np.full((len(results), 2 * K), np.nan)
         labels = self.labels
         for i, r in enumerate(results):
             d = r.distress_probs
             if d and r.status in ("ok", "truncated"):
-                out[i] = [d.get(lab, math.nan) for lab in labels]
+                out[i, :K] = [d.get(lab, math.nan) for lab in labels]
+                if r.segment_max:
+                    out[i, K:] = [r.segment_max.get(lab, math.nan) for lab in labels]
         return out
+
+    def fires_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """`fires` on a `probs_matrix`: (N, R) bool."""
+        K = len(self.labels)
+        return self.fires(matrix[:, :K], matrix[:, K:])
 
     def reflag(self, results: Sequence[PostResult], probs: np.ndarray | None = None) -> int:
         """Update `flagged` and `flag_rules` of every result in place; return how many are flagged.
@@ -187,7 +211,7 @@ class FlagPolicy:
             probs = self.probs_matrix(results)
         if len(probs) != len(results):
             raise ValueError("probs has a different number of rows than results")
-        hits = self.fires(probs) if len(results) else np.zeros((0, len(self.rules)), bool)
+        hits = self.fires_matrix(probs) if len(results) else np.zeros((0, len(self.rules)), bool)
         names = self.rule_names
         # One list object per distinct combination of fired rules (at most 2**R), copied per row so
         # rows never share a mutable list.
@@ -203,6 +227,29 @@ class FlagPolicy:
             r.flag_rules = list(combos[c]) if f else []
         return int(flagged.sum())
 
+    # ------------------------------------------------------------------ ordering
+
+    @property
+    def crisis_rules(self) -> list[str]:
+        """The rules that flag crisis (a class rule on suicidewatch, or any segment rule)."""
+        return [r.name for r in self.rules if r.kind == "class" and (r.segments or r.cls == "suicidewatch")]
+
+    def concern_key(self, r: PostResult) -> tuple:
+        """Sort key, most concerning first: posts flagged by a crisis rule, then other flagged
+        posts, then the rest; inside each group by the crisis score (the post's or its most
+        concerning segment's suicidewatch probability), then by the any-distress score. Posts that
+        were not scored come last."""
+        crisis = set(self.crisis_rules)
+        group = 0 if crisis & set(r.flag_rules) else 1 if r.flagged else 2 if r.scored else 3
+        sw = [r.distress_probs.get("suicidewatch", math.nan), r.trigger_score]
+        sw = max((x for x in sw if not math.isnan(x)), default=-1.0)
+        ds = r.distress_score if not math.isnan(r.distress_score) else -1.0
+        return (group, -sw, -ds)
+
+    def order_by_concern(self, results: Sequence[PostResult]) -> list[int]:
+        """Indices of `results`, most concerning first (`concern_key`; ties keep input order)."""
+        return sorted(range(len(results)), key=lambda i: self.concern_key(results[i]))
+
     # ------------------------------------------------------------------ describing
 
     def summary(self) -> dict[str, dict]:
@@ -212,6 +259,8 @@ class FlagPolicy:
         for r in self.rules:
             s = self._state[r.name]
             score = f"1 - P({r.cls})" if r.kind == "not_class" else f"P({r.cls})"
+            if r.segments and r.kind == "class":
+                score = f"max(P({r.cls}) of the post, of its most concerning segment)"
             out[r.name] = {
                 "score": score,
                 "threshold": s.threshold,

@@ -30,6 +30,12 @@ class PostResult:
     category: str = ""  # top distress class
     distress_probs: dict[str, float] = field(default_factory=dict)
     distress_score: float = float("nan")  # 1 - P(control): the any-distress score
+    # Segment scoring (checkpoints with segments): per class, the highest probability of any one
+    # segment of the post; and the segment that gave the highest P of the crisis rule's class
+    # (suicidewatch): its characters [start, end) of the text and that probability.
+    segment_max: dict[str, float] = field(default_factory=dict)
+    trigger_span: tuple[int, int] | None = None
+    trigger_score: float = float("nan")
     flagged: bool = False
     flag_rules: list[str] = field(default_factory=list)  # names of the rules that raised the flag
     emotion: str = ""

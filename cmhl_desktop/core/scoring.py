@@ -50,7 +50,8 @@ from itertools import islice
 import numpy as np
 import torch
 from cmhl.fast_cpu import bf16_model
-from cmhl.inference import Predictions, bf16_supported, predict_encoded, softmax
+from cmhl.inference import Predictions, bf16_supported, predict_encoded, segment_max_probs, softmax
+from cmhl.segments import char_span
 from cmhl.windows import EncodedPost, encode_posts
 from torch import nn
 
@@ -184,6 +185,10 @@ class Scorer:
         self.t_distress = float(temps.get("distress", 1.0))
         self.t_emotion = float(temps.get("emotion", 1.0))
         self._control = self.distress_labels.index("control") if "control" in self.distress_labels else None
+        # the class whose most concerning segment is reported (the crisis rule's class)
+        self._crisis = (
+            self.distress_labels.index("suicidewatch") if "suicidewatch" in self.distress_labels else None
+        )
         self.pad_id = ckpt.tokenizer.pad_token_id if ckpt.tokenizer.pad_token_id is not None else 0
         want = self.options.bf16
         self.bf16 = bool(bf16_supported()) if want is None else bool(want)
@@ -298,7 +303,7 @@ class Scorer:
         if todo:
             enc = [encoded[j] for j in todo]  # type: ignore[misc]
             preds, errors = self._predict(enc, start, n, total, state)
-            rows = self._rows(preds, errors, policy)
+            rows = self._rows(preds, errors, policy, enc)
             for j, r in zip(todo, rows, strict=True):
                 results[idx[j]] = r
         return results  # type: ignore[return-value]
@@ -309,21 +314,20 @@ class Scorer:
         if not texts:
             return [], {}
         try:
-            return list(encode_posts(tok, texts, cfg.max_length, cfg.long_text)), {}
+            return list(encode_posts(tok, texts, cfg.max_length, cfg.long_text, cfg.segments)), {}
         except Exception:
             pass  # one bad text fails the whole call: isolate it, post by post
         out: list[EncodedPost | None] = []
         errors: dict[int, str] = {}
         for j, t in enumerate(texts):
             try:
-                out.append(encode_posts(tok, [t], cfg.max_length, cfg.long_text)[0])
+                out.append(encode_posts(tok, [t], cfg.max_length, cfg.long_text, cfg.segments)[0])
                 continue
             except Exception:
                 pass
             try:  # lone surrogates (undecodable bytes); one code point each, so offsets still match
-                out.append(
-                    encode_posts(tok, [_SURROGATES.sub("\ufffd", t)], cfg.max_length, cfg.long_text)[0]
-                )
+                fixed = _SURROGATES.sub("\ufffd", t)
+                out.append(encode_posts(tok, [fixed], cfg.max_length, cfg.long_text, cfg.segments)[0])
             except Exception as e:
                 out.append(None)
                 errors[j] = f"text could not be tokenized ({type(e).__name__})"
@@ -361,6 +365,9 @@ class Scorer:
             fp32 = predict_encoded(self.ckpt.model, [enc[i] for i in redo], self.pad_id, **kw)
             for f in ("emotion_logits", "distress_logits", "valence", "intensity"):
                 getattr(preds, f)[redo] = getattr(fp32, f)
+            if preds.segment_logits is not None and fp32.segment_logits is not None:
+                for j, i in enumerate(redo):
+                    preds.segment_logits[i] = fp32.segment_logits[j]
             bad = ~_finite_rows(preds)
         for i in np.nonzero(bad)[0]:
             errors[int(i)] = "the model gave a non-finite output"
@@ -398,11 +405,16 @@ class Scorer:
                 )
         return concat_predictions(parts, cfg), errors
 
-    def _rows(self, preds: Predictions, errors: dict[int, str], policy: FlagPolicy) -> list[PostResult]:
-        """Turn raw predictions into PostResults: calibrated probabilities, top classes, flags."""
+    def _rows(
+        self, preds: Predictions, errors: dict[int, str], policy: FlagPolicy, enc: list[EncodedPost]
+    ) -> list[PostResult]:
+        """Turn raw predictions into PostResults: calibrated probabilities, top classes, the most
+        concerning segment, flags."""
         dprobs = softmax(preds.distress_logits.astype(np.float64), self.t_distress)
         eprobs = softmax(preds.emotion_logits.astype(np.float64), self.t_emotion)
-        fires = policy.fires(dprobs)
+        seg_max, seg_arg = segment_max_probs(preds, self.t_distress)
+        has_seg = preds.segment_logits is not None
+        fires = policy.fires(dprobs, seg_max if has_seg else None)
         rule_names = policy.rule_names
         dtop = dprobs.argmax(1)
         etop = eprobs.argmax(1)
@@ -415,12 +427,22 @@ class Scorer:
                 out.append(PostResult(status=f"error: {errors[i]}", n_tokens=int(preds.n_tokens[i])))
                 continue
             names = [rule_names[k] for k in np.nonzero(fires[i])[0]]
+            span, tscore, smax = None, math.nan, {}
+            if has_seg and seg_arg[i, 0] >= 0:
+                smax = dict(zip(dl, seg_max[i].tolist(), strict=True))
+                if self._crisis is not None:
+                    a, b = enc[i].segment_tokens[int(seg_arg[i, self._crisis])]
+                    span = char_span(enc[i].offsets, a, b)
+                    tscore = float(seg_max[i, self._crisis])
             out.append(
                 PostResult(
                     status="truncated" if preds.truncated[i] else "ok",
                     category=dl[dtop[i]],
                     distress_probs=dict(zip(dl, dlist[i], strict=True)),
                     distress_score=float(dscore[i]),
+                    segment_max=smax,
+                    trigger_span=span,
+                    trigger_score=tscore,
                     flagged=bool(names),
                     flag_rules=names,
                     emotion=el[etop[i]],
