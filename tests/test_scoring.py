@@ -375,3 +375,26 @@ def test_fused_path_and_buckets_with_a_roberta_encoder():
     np.testing.assert_allclose(got32.distress_logits, ref.distress_logits, atol=1e-5)
     gotb = predict_encoded(fast, posts, 1)
     np.testing.assert_allclose(gotb.distress_logits, ref.distress_logits, atol=0.05)
+
+
+def test_device_choice_is_checked(tiny_checkpoint):
+    with pytest.raises(ValueError, match="auto, cpu or cuda"):
+        ScoringOptions(device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            Scorer(tiny_checkpoint, ScoringOptions(device="cuda"))
+        s = Scorer(tiny_checkpoint, ScoringOptions(device="auto", bf16=False))
+        assert s.device.type == "cpu" and s.precision == "fp32"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_gpu_scoring_matches_the_cpu_path(tiny_checkpoint):
+    texts = sentences(200, seed=21, hi=160)
+    cpu = Scorer(tiny_checkpoint, ScoringOptions(device="cpu", bf16=False)).score(texts)
+    gpu_scorer = Scorer(tiny_checkpoint, ScoringOptions(device="cuda"))
+    gpu = gpu_scorer.score(texts)
+    assert gpu_scorer.half_agreement is not None and gpu_scorer.precision.startswith("cuda-")
+    same = np.mean([a.category == b.category for a, b in zip(cpu, gpu, strict=True)])
+    assert same >= 0.995
+    for a, b in zip(cpu[:20], gpu[:20], strict=True):
+        assert a.distress_probs["control"] == pytest.approx(b.distress_probs["control"], abs=2e-2)
