@@ -3,7 +3,12 @@ render the checkpoint's README.md from metrics.json, so every number in the card
 
     python -m cmhl.card ablation --model DIR --sweep runs/sweep      # summarise a sweep (no data needed)
     python -m cmhl.card other --model DIR --data ../shared/data      # flag shares on other subreddits
+    python -m cmhl.card previous --model DIR --previous OLD          # keep OLD's figures to compare
+    python -m cmhl.card behaviour --model DIR --json FILE            # the behaviour suite's table
     python -m cmhl.card render --model DIR                           # write README.md, refresh manifest
+
+Every figure of the previous checkpoint shown beside this one comes from the previous checkpoint's
+own metrics.json, measured by the same commands.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint, write_manifest
-from .inference import predict_texts, softmax
+from .inference import predict_texts, segment_max_probs, softmax
 
 LADDER = [
     ("ce", "plain cross-entropy (emotion head only)"),
@@ -57,15 +62,21 @@ def other_subreddit_shares(ckpt, data: Path) -> dict:
     with open(data / "distress" / "other_subreddits.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     preds = predict_texts(ckpt.model, ckpt.tokenizer, [r["text"] for r in rows])
-    probs = softmax(preds.distress_logits, ckpt.calibration.temperatures.get("distress", 1.0))
+    T = ckpt.calibration.temperatures.get("distress", 1.0)
+    probs = softmax(preds.distress_logits, T)
+    smax = segment_max_probs(preds, T)[0]
     labels = ckpt.config.distress_labels
     out: dict[str, dict] = {}
     subs = np.array([r["subreddit"] for r in rows])
     for sub in sorted(set(subs), key=str.lower):
         m = subs == sub
         entry = {"n": int(m.sum())}
+        fired = np.zeros(int(m.sum()), dtype=bool)
         for rule in ckpt.calibration.rules:
-            entry[rule.name] = float((rule.scores(probs[m], labels) >= rule.threshold).mean())
+            hit = rule.scores(probs[m], labels, smax[m]) >= rule.threshold
+            entry[rule.name] = float(hit.mean())
+            fired |= hit
+        entry["any_rule"] = float(fired.mean())
         top = probs[m].argmax(1)
         entry["top_category"] = {lab: float((top == i).mean()) for i, lab in enumerate(labels)}
         out[sub] = entry
@@ -114,14 +125,25 @@ def render(ckpt, template: Path) -> str:
         "test specificity | share of test posts flagged |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    prev = m.get("previous", {})
+    prev_flags = prev.get("distress_test", {}).get("flags", {})
     for rule in ckpt.calibration.rules:
         f = dis["flags"][rule.name]
         score = f"1 − P({rule.cls})" if rule.kind == "not_class" else f"P({rule.cls})"
+        if rule.segments:
+            score = f"max({score} of the post, of its most concerning segment)"
         rows.append(
             f"| {rule.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
             f"{f['precision']:.4f} | {f['specificity']:.4f} | {f['flagged_share']:.3f} |"
         )
+        if rule.name in prev_flags:
+            g = prev_flags[rule.name]
+            rows.append(
+                f"| {rule.name}, {prev.get('name', 'previous')} | | {g['target_recall']:.2f} | {g['threshold']:.4f} "
+                f"| {g['recall']:.4f} | {g['precision']:.4f} | {g['specificity']:.4f} | {g['flagged_share']:.3f} |"
+            )
     sub["FLAGS"] = "\n".join(rows)
+    sub.update(comparison_tables(m, [r.name for r in ckpt.calibration.rules]))
     abl = m.get("ablation", {})
     rows = [
         "| recipe | seeds | emotion macro-F1 | emotion weighted-F1 | contradiction rate | distress macro-F1 |",
@@ -144,16 +166,23 @@ def render(ckpt, template: Path) -> str:
         )
     sub["ABLATION"] = "\n".join(rows)
     other = m.get("other_subreddits", {})
+    prev_other = prev.get("other_subreddits", {})
     rules = [r.name for r in ckpt.calibration.rules]
+    pname = prev.get("name", "previous")
+    cols = [f"flagged by {r}" for r in rules] + (
+        [f"{pname}: flagged by {r}" for r in rules] if prev_other else []
+    )
     rows = [
-        "| subreddit | n | " + " | ".join(f"flagged by {r}" for r in rules) + " | most common top category |",
-        "|---" * (len(rules) + 3) + "|",
+        "| subreddit | n | " + " | ".join(cols) + " | most common top category |",
+        "|---" * (len(cols) + 3) + "|",
     ]
     for s, e in other.items():
         top = max(e["top_category"], key=e["top_category"].get)
+        old = prev_other.get(s, {})
         rows.append(
             f"| r/{s} | {e['n']} | "
             + " | ".join(f"{e[r]:.1%}" for r in rules)
+            + ("".join(f" | {old[r]:.1%}" if r in old else " | —" for r in rules) if prev_other else "")
             + f" | {top} ({e['top_category'][top]:.0%}) |"
         )
     sub["OTHER"] = "\n".join(rows) if other else "(not measured)"
@@ -169,10 +198,117 @@ def render(ckpt, template: Path) -> str:
     return text
 
 
+def _pct(x) -> str:
+    return "—" if x is None else f"{x:.1%}"
+
+
+def _f(x, nd=4) -> str:
+    return "—" if x is None else f"{x:.{nd}f}"
+
+
+def comparison_tables(m: dict, rules: list[str]) -> dict[str, str]:
+    """HEADLINE (every target, this checkpoint beside the previous one), STB and BEHAVIOUR tables."""
+    prev = m.get("previous", {})
+    pname = prev.get("name", "previous")
+
+    def pick(d: dict, *path):
+        for k in path:
+            if not isinstance(d, dict) or k not in d:
+                return None
+            d = d[k]
+        return d
+
+    rows = [f"| figure | target | {pname} | this model |", "|---|---|---|---|"]
+    spec = [
+        ("stb test: suicidewatch recall (label 1)", "≥ 0.90", ("stb_test", "suicidewatch_recall"), _f),
+        (
+            "stb test: label-0 posts flagged by any rule",
+            "≤ 10%",
+            ("stb_test", "any_rule_flagged_other"),
+            _pct,
+        ),
+        ("stb test: ROC-AUC of the suicidewatch score", "report", ("stb_test", "suicidewatch_auc"), _f),
+        (
+            "stand-in test: any-distress recall",
+            "≥ 0.95",
+            ("distress_test", "flags", "any_distress", "recall"),
+            _f,
+        ),
+        (
+            "stand-in test: any-distress specificity",
+            "≥ 0.90",
+            ("distress_test", "flags", "any_distress", "specificity"),
+            _f,
+        ),
+        (
+            "stand-in test: suicidewatch recall",
+            "≥ 0.90",
+            ("distress_test", "flags", "suicidewatch", "recall"),
+            _f,
+        ),
+        (
+            "stand-in test: suicidewatch precision",
+            "≥ 0.60",
+            ("distress_test", "flags", "suicidewatch", "precision"),
+            _f,
+        ),
+        ("stand-in test: distress macro-F1", "≥ 0.7525 (goal 0.797)", ("distress_test", "macro_f1"), _f),
+        ("emotion test: macro-F1", "≥ 0.88", ("emotion_test", "macro_f1"), _f),
+        ("emotion test: weighted-F1", "report", ("emotion_test", "weighted_f1"), _f),
+    ]
+    for label, target, path, fmt in spec:
+        rows.append(f"| {label} | {target} | {fmt(pick(prev, *path))} | {fmt(pick(m, *path))} |")
+    beh, pbeh = m.get("behaviour", {}), prev.get("behaviour", {})
+    for kind, e in beh.get("kinds", {}).items():
+        old = pbeh.get("kinds", {}).get(kind, {})
+        rows.append(
+            f"| behaviour suite: {kind} ({e.get('expect', '')}) | {e.get('target', '≥ 95%')} "
+            f"| {_pct(old.get('pass_rate'))} | {_pct(e.get('pass_rate'))} |"
+        )
+    out = {"HEADLINE": "\n".join(rows)}
+
+    stb, pstb = m.get("stb_test"), prev.get("stb_test", {})
+    if stb:
+        rows = [
+            f"| rule | flags posts with suicidal content ({stb['n_crisis']}) | flags the other posts "
+            f"({stb['n_other']}) | {pname}: with | {pname}: other |",
+            "|---|---|---|---|---|",
+        ]
+        for r in rules + ["any rule"]:
+            if r == "any rule":
+                a, b = stb["any_rule_flagged_crisis"], stb["any_rule_flagged_other"]
+                pa, pb = pstb.get("any_rule_flagged_crisis"), pstb.get("any_rule_flagged_other")
+            else:
+                a, b = stb["flags"][r]["flagged_crisis"], stb["flags"][r]["flagged_other"]
+                g = pstb.get("flags", {}).get(r, {})
+                pa, pb = g.get("flagged_crisis"), g.get("flagged_other")
+            rows.append(f"| {r} | {_pct(a)} | {_pct(b)} | {_pct(pa)} | {_pct(pb)} |")
+        out["STB"] = "\n".join(rows)
+    else:
+        out["STB"] = "(not measured)"
+    if beh:
+        rows = [
+            f"| kind | expected | n | pass rate | {pname} pass rate | mean suicidewatch score |",
+            "|---|---|---|---|---|---|",
+        ]
+        for kind, e in beh.get("kinds", {}).items():
+            old = pbeh.get("kinds", {}).get(kind, {})
+            rows.append(
+                f"| {kind} | {e.get('expect', '')} | {e.get('n', '')} | {_pct(e.get('pass_rate'))} "
+                f"| {_pct(old.get('pass_rate'))} | {_f(e.get('mean_sw'), 3)} |"
+            )
+        out["BEHAVIOUR"] = "\n".join(rows)
+    else:
+        out["BEHAVIOUR"] = "(not measured)"
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cmhl.card")
-    ap.add_argument("action", choices=("ablation", "other", "render"))
+    ap.add_argument("action", choices=("ablation", "other", "previous", "behaviour", "render"))
     ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--previous", type=Path, help="the previous checkpoint folder (previous)")
+    ap.add_argument("--json", type=Path, help="bench_behaviour.py --json output (behaviour)")
     ap.add_argument("--sweep", type=Path)
     ap.add_argument("--data", type=Path)
     ap.add_argument("--template", type=Path, default=Path(__file__).parent / "card_template.md")
@@ -180,6 +316,14 @@ def main(argv=None) -> int:
     metrics = _metrics(a.model)
     if a.action == "ablation":
         metrics["ablation"] = summarise_sweep(a.sweep)
+        _store(a.model, metrics)
+    elif a.action == "previous":
+        old = _metrics(a.previous)
+        keep = ("emotion_test", "distress_test", "stb_test", "other_subreddits", "behaviour")
+        metrics["previous"] = {"name": a.previous.name, **{k: old[k] for k in keep if k in old}}
+        _store(a.model, metrics)
+    elif a.action == "behaviour":
+        metrics["behaviour"] = json.loads(a.json.read_text(encoding="utf-8"))
         _store(a.model, metrics)
     elif a.action == "other":
         metrics["other_subreddits"] = other_subreddit_shares(load_checkpoint(a.model), a.data)

@@ -164,6 +164,8 @@ class TrainConfig:
     pooling: str = "mean"
     dropout: float = 0.1
     distress_class_weights: bool = True
+    # with triage data: class weights from the subreddit posts ("posts") or every example ("all")
+    distress_class_weights_from: str = "posts"
     label_smoothing: float = 0.0
     random_window_crop: bool = True  # distress: train on a random window of long posts (as scored)
     lexicon_blend: float = 0.0  # circumplex target = (1-b) * gold point + b * lexicon mean
@@ -201,6 +203,10 @@ class TrainConfig:
         _check(0 <= self.lexicon_blend <= 1, "lexicon_blend must be in [0, 1]")
         _check(self.pooling in ("mean", "cls"), f"pooling: unknown {self.pooling!r}")
         _check(self.max_windows >= 1, "max_windows must be >= 1")
+        _check(
+            self.distress_class_weights_from in ("posts", "all"),
+            "distress_class_weights_from: posts or all",
+        )
         _check(
             self.segments or not (self.loss.segment_ce or self.loss.segment_mil),
             "loss.segment_ce / loss.segment_mil need segments = true",

@@ -176,7 +176,14 @@ def train(
         if opt is None:  # sizes are known once the first epoch's sets exist
             opt, sched = _optimizer(model, cfg, train_sets, bs)
             if "distress" in train_sets and cfg.distress_class_weights:
-                counts = np.bincount(train_sets["distress"].labels, minlength=len(mcfg.distress_labels))
+                # "posts": from the subreddit posts only, so the built and stb examples do not shift
+                # the balance of the five classes (v2's first stage used "all": its suicidewatch
+                # validation recall fell from v1's 0.74 to 0.51)
+                d = train_sets["distress"]
+                ys = d.labels
+                if seg_mode and cfg.distress_class_weights_from == "posts":
+                    ys = [e.label for e in d.examples if e.source == "distress"]
+                counts = np.bincount(ys, minlength=len(mcfg.distress_labels))
                 w = counts.sum() / (len(counts) * np.maximum(counts.astype(float), 1))
                 class_weights = torch.tensor(w, dtype=torch.float32, device=device)
         model.train()

@@ -90,6 +90,7 @@ class TriageSampler:
     """The fixed examples and a per-epoch draw of the built ones (seeded: the same seed, the same draw).
 
     labels: the checkpoint's distress labels (must include control and suicidewatch).
+    stb_crisis_repeat: how many times each stb label-1 comment is in an epoch.
     """
 
     def __init__(
@@ -100,6 +101,7 @@ class TriageSampler:
         n_negated_inserts: int = 300,
         n_snippets: int = 800,
         max_insert_chars: int = 400,
+        stb_crisis_repeat: int = 1,
     ) -> None:
         if "control" not in labels or "suicidewatch" not in labels:
             raise DataError("triage training needs the control and suicidewatch classes")
@@ -113,8 +115,8 @@ class TriageSampler:
             kind = "all" if e.label == self.control else "bag"
             self.fixed.append(whole(e.text, e.label, kind, "distress"))
         for r in stb:
-            if r.label:
-                self.fixed.append(whole(r.text, self.sw, "bag", "stb"))
+            if r.label:  # rare (11% of stb train): repeated so short crisis comments are seen often
+                self.fixed += [whole(r.text, self.sw, "bag", "stb") for _ in range(stb_crisis_repeat)]
             else:
                 self.fixed.append(whole(r.text, self.control, "all", "stb"))
         # Pools for the built examples: everyday donor posts (as sentence lists), crisis and
