@@ -7,7 +7,9 @@ Sources (train splits only; see ../shared/data/README.md):
 - built each epoch from those: crisis comments inserted at a random sentence boundary of everyday
   text (`suicidewatch`), negated phrases inserted the same way (`control`), and one-to-three-sentence
   snippets of everyday text (`control`), so that short chatter and one crisis sentence inside an
-  ordinary post are both seen in training.
+  ordinary post are both seen in training;
+- templated contrast examples (`cmhl.contrast_templates`): crisis wording stated, negated, resolved
+  in the past, and death words as idioms.
 
 Each example carries regions of its text with a segment target (see `cmhl.segments`):
 - ``all``: every segment in the region has the class (a control post: no sentence is a crisis);
@@ -22,6 +24,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .contrast_templates import contrast_sentence
 from .data import DataError, Example, distress_path, read_distress_csv
 from .segments import sentence_spans
 
@@ -91,6 +94,9 @@ class TriageSampler:
 
     labels: the checkpoint's distress labels (must include control and suicidewatch).
     stb_crisis_repeat: how many times each stb label-1 comment is in an epoch.
+    n_contrast: templated contrast examples per epoch (`cmhl.contrast_templates`): crisis wording
+        stated (suicidewatch), negated, resolved in the past, or death words as idioms (control);
+        half alone, half inside everyday text.
     """
 
     def __init__(
@@ -102,12 +108,14 @@ class TriageSampler:
         n_snippets: int = 800,
         max_insert_chars: int = 400,
         stb_crisis_repeat: int = 1,
+        n_contrast: int = 0,
     ) -> None:
         if "control" not in labels or "suicidewatch" not in labels:
             raise DataError("triage training needs the control and suicidewatch classes")
         self.control = labels.index("control")
         self.sw = labels.index("suicidewatch")
         self.n_inserts, self.n_negated, self.n_snippets = n_inserts, n_negated_inserts, n_snippets
+        self.n_contrast = n_contrast
         posts = read_distress_csv(distress_path(data_dir), "train", labels)
         stb = read_stb(stb_path(data_dir), "train")
         self.fixed: list[TriageExample] = []
@@ -142,7 +150,18 @@ class TriageSampler:
                 for _ in range(self.n_negated)
             ]
         built += [self._snippet(rng) for _ in range(self.n_snippets)]
+        built += [self._contrast(rng) for _ in range(self.n_contrast)]
         return self.fixed + built
+
+    def _contrast(self, rng: random.Random) -> TriageExample:
+        kind = rng.choices(("stated", "negated", "past", "idiom"), weights=(3, 3, 2, 2))[0]
+        text = contrast_sentence(kind, rng)
+        cls, region = (self.sw, "bag") if kind == "stated" else (self.control, "all")
+        if rng.random() < 0.5:
+            return whole(text, cls, region, f"contrast_{kind}")
+        ex = self._insert(rng, text, cls, region)
+        ex.source = f"contrast_{kind}"
+        return ex
 
     def _context(self, rng: random.Random, n: int) -> list[str]:
         """n consecutive everyday sentences, from as few donor posts as possible."""
