@@ -237,3 +237,15 @@ def test_roc_auc_matches_the_pairwise_definition():
     brute = np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg])
     assert roc_auc(s, y) == pytest.approx(brute)
     assert np.isnan(roc_auc(s, np.zeros(60, bool)))
+
+
+def test_contrast_examples_label_stated_crisis_wording_apart_from_negated_past_and_idioms():
+    from cmhl.contrast_templates import contrast_sentence
+
+    rng = random.Random(3)
+    for kind in ("stated", "negated", "past", "idiom"):
+        for _ in range(20):
+            s = contrast_sentence(kind, rng)
+            assert s.strip() and "{" not in s and "}" not in s
+    negated = [contrast_sentence("negated", random.Random(k)) for k in range(30)]
+    assert all(any(w in s.lower() for w in ("not", "never", "won't", "dont", "no plans")) for s in negated)
