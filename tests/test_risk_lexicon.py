@@ -12,8 +12,8 @@ import time
 
 import pytest
 from cmhl.risk_lexicon import (
-    CORE_CRISIS_CONSTRUCTS,
     CRISIS_CONSTRUCTS,
+    EXTENDED_CRISIS_CONSTRUCTS,
     FORMAT,
     Match,
     RiskLexicon,
@@ -214,8 +214,8 @@ def test_real_lexicon_compiles(real, tmp_path):
     cons = real["constructs"]
     assert len(cons) >= 46
     assert real["crisis_constructs"] == list(CRISIS_CONSTRUCTS)
-    assert set(CORE_CRISIS_CONSTRUCTS) < set(cons) and "lethal_means_for_suicide" in cons
-    for key in CRISIS_CONSTRUCTS:
+    assert set(EXTENDED_CRISIS_CONSTRUCTS) < set(cons) and "lethal_means_for_suicide" in cons
+    for key in EXTENDED_CRISIS_CONSTRUCTS:
         c = cons[key]
         assert len(c["terms"]) >= 40 and c["lemma_forms_dropped"] > 0, key
         assert set(c["prototypical"]) <= set(c["terms"]), key
@@ -237,14 +237,15 @@ def test_real_lexicon_compiles(real, tmp_path):
     ],
 )
 def test_real_lexicon_finds_crisis_phrases(real, text, construct):
-    lex = RiskLexicon(real)
+    lex = RiskLexicon(real, crisis_constructs=EXTENDED_CRISIS_CONSTRUCTS)
     assert construct in {m.construct for m in lex.crisis_matches(text)}
 
 
 @needs_lexicon
 def test_real_lexicon_is_quiet_on_everyday_text_and_fast(real):
     lex = RiskLexicon(real)
-    for text in ["Great game last night.", "ok thanks", "Just finished my first 10k run", "[deleted]"]:
+    everyday = ["Great game last night.", "ok thanks", "Just finished my first 10k run", "[deleted]"]
+    for text in everyday + ["Our unit did suicide prevention training today."]:  # topic, not crisis
         assert lex.crisis_matches(text) == [], text
     long = "We walked the dog along the canal and stopped for a coffee at the lock. " * 200  # ~3,000 words
     t0 = time.process_time()  # CPU time: the machine may be busy with other work

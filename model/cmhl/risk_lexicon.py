@@ -26,18 +26,24 @@ What the released CSVs hold (worked out from the files and construct-tracker's `
 
 Which constructs count as crisis (`CRISIS_CONSTRUCTS`), decided from the lexicon's definitions: those
 that describe the writer's own suicidal thoughts or self-directed injury, i.e. what a clinician must
-follow up now —
+follow up now:
   * ``passive_suicidal_ideation``: "suicidal thoughts desiring one's own death or related states";
   * ``active_suicidal_ideation_suicidal_planning``: "explicit suicidal thoughts of killing oneself;
     mention of methods, plan, preparations, time and/or place";
   * ``direct_self_injury``: "actual or desired direct and deliberate destruction ... of their own body
-    tissue", with or without suicidal intent;
-  * ``other_suicidal_language``: "suicidal language that does not belong in the other suicidal
-    categories" ("I'm not safe", "nothing to live for", "no one will miss me").
-Not crisis on their own: ``lethal_means_for_suicide`` (mentions of guns, ropes, pills, bridges: access
-to means is a risk factor, not an expression of intent, and those words fill everyday text);
+    tissue", with or without suicidal intent.
+`EXTENDED_CRISIS_CONSTRUCTS` adds ``other_suicidal_language`` ("suicidal language that does not
+belong in the other suicidal categories"). It is a catch-all: beside first-person phrases ("nothing
+to live for", "I'm not safe") it holds topic words ("suicide", "suicidal", "dying", "fatal",
+"crisis hotline", "safety plan") that occur when people talk *about* suicide. Measured on stb val
+(tests/benchmarks/bench_lexicon.py, cmhl-minilm-v1 era): the three constructs alone match 21/66
+label-1 and 30/541 label-0 posts; with other_suicidal_language, 45/66 and 108/541 ("suicide" alone
+matches 60 label-0 posts). Added to the model's flag, it gains 1 more label-1 post for 24 more
+label-0 posts. So it is not in the default set.
+Not crisis either: ``lethal_means_for_suicide`` (guns, ropes, pills, bridges: access to means is a
+risk factor, not an expression of intent, and these words are common in everyday text);
 ``suicide_exposure`` (someone else's suicide); the risk factors (hopelessness, entrapment,
-burdensomeness, ...). `CORE_CRISIS_CONSTRUCTS` is the stricter set without other_suicidal_language.
+burdensomeness, ...).
 
 Matching (`RiskLexicon.matches`): text and terms are cut into words (letters/digits, with inner
 apostrophes); a word matches case-insensitively (``casefold``) with its apostrophes dropped, so
@@ -62,12 +68,12 @@ FORMAT = "cmhl-risk-lexicon"
 FORMAT_VERSION = 1
 LEXICON_FILE = "risk_lexicon.json"  # its name inside a checkpoint folder
 
-CORE_CRISIS_CONSTRUCTS = (
+CRISIS_CONSTRUCTS = (
     "passive_suicidal_ideation",
     "active_suicidal_ideation_suicidal_planning",
     "direct_self_injury",
 )
-CRISIS_CONSTRUCTS = CORE_CRISIS_CONSTRUCTS + ("other_suicidal_language",)
+EXTENDED_CRISIS_CONSTRUCTS = CRISIS_CONSTRUCTS + ("other_suicidal_language",)
 
 SOURCE = {
     "name": "Suicide Risk Lexicon",
@@ -231,7 +237,7 @@ def compile_lexicon(src_dir: str | Path, constructs: Iterable[str] | None = None
             "version": version.group(1) if version else validated.name,
             "files": {p.name: _sha256(p) for p in (validated, proto)},
         },
-        "crisis_constructs": [c for c in CRISIS_CONSTRUCTS if c in out],
+        "crisis_constructs": [c for c in CRISIS_CONSTRUCTS if c in out],  # the default set
         "constructs": out,
     }
 

@@ -6,9 +6,9 @@
 Signals, per post:
   model        the checkpoint's suicidewatch rule fired (its stored threshold; Scorer.score);
   lexicon      a term of a crisis construct of the Suicide Risk Lexicon (Low et al., 2024) occurs
-               (cmhl.risk_lexicon.RiskLexicon.has_crisis); variants: `core` = passive + active
-               ideation/planning + direct self-injury; `crisis` = core + other suicidal language
-               (the default, CRISIS_CONSTRUCTS); `proto` = only the prototypical terms of `crisis`;
+               (cmhl.risk_lexicon.RiskLexicon.has_crisis); variants: `crisis` = passive + active
+               ideation/planning + direct self-injury (the default, CRISIS_CONSTRUCTS); `extended` =
+               those + other suicidal language; `proto` = only the prototypical terms of `crisis`;
   model|lex    either.
 Measured on
   stb val      ../shared/data/stb/posts.csv, split == "val" (RallyPoint forum comments; label 1 = the
@@ -18,7 +18,8 @@ Measured on
   suite        the behaviour suite (tests/behaviour/, fictional, held out): share of posts on which
                the signal fires, per kind: a recall for crisis_short/crisis_diluted, a false-positive
                rate for the others.
-The lexicon comes from --lexicon, else the model folder's risk_lexicon.json, else it is compiled
+Also printed: the model's own behaviour-suite table (bench_behaviour.py's, pass = the kind's
+expectation on both rules). The lexicon comes from --lexicon, else the model folder's risk_lexicon.json, else it is compiled
 from ../shared/data/lexicons/suicide_risk_lexicon. Only counts are printed, never post text (with
 --per-construct: matched lexicon terms and their counts on stb val).
 """
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from cmhl.checkpoint import load_checkpoint
     from cmhl.risk_lexicon import (
-        CORE_CRISIS_CONSTRUCTS,
+        EXTENDED_CRISIS_CONSTRUCTS,
         LEXICON_FILE,
         RiskLexicon,
         compile_lexicon,
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         lex_data, lex_from = compile_lexicon(src), str(src)
     crisis = RiskLexicon(lex_data)
     lexicons = {
-        "core": RiskLexicon(lex_data, crisis_constructs=CORE_CRISIS_CONSTRUCTS),
         "crisis": crisis,
+        "extended": RiskLexicon(lex_data, crisis_constructs=EXTENDED_CRISIS_CONSTRUCTS),
         "proto": RiskLexicon(lex_data, prototypical_only=True),
     }
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## Suicide Risk Lexicon as a second signal: {ck.name}\n")
     print(
         f"lexicon: {lex_from} (version {lex_data['source'].get('version')}); crisis constructs: "
-        f"{', '.join(crisis.crisis_constructs)}; core = {', '.join(CORE_CRISIS_CONSTRUCTS)}\n"
+        f"{', '.join(crisis.crisis_constructs)}; extended adds other_suicidal_language\n"
     )
     print(
         f"### stb val (n = {len(y)}: {len(pos)} label 1, {len(neg)} label 0, {len(negn)} of them negated)\n"
@@ -154,11 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n### stb val, per crisis construct: posts with a match (label 1 / label 0) and top terms\n")
         print("| construct | label 1 | label 0 | top terms on label 0 |")
         print("|---|---|---|---|")
-        for c in crisis.crisis_constructs:
+        for c in EXTENDED_CRISIS_CONSTRUCTS:
             hits = [crisis.matches(t, [c]) for t in texts_val]
             terms0 = Counter(m.term for i in neg for m in {(m.term): m for m in hits[i]}.values())
             top = ", ".join(f"{t} {n}" for t, n in terms0.most_common(8))
             print(f"| {c} | {sum(bool(hits[i]) for i in pos)} | {sum(bool(hits[i]) for i in neg)} | {top} |")
+    print(f"\n### The model on the behaviour suite ({args.profile} profile; pass = the kind's expectation)\n")
+    print(report.to_markdown())
+    print("\n" + suite.markdown_breakdown({ck.name: report}))
     return 0
 
 
