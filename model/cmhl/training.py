@@ -147,6 +147,16 @@ def train(
     lexicon = Lexicon(lexicon_path(data_dir)) if need_lex else None
     seg_mode = cfg.segments and "distress" in cfg.tasks
     sampler = TriageSampler(data_dir, mcfg.distress_labels, **cfg.triage) if cfg.triage else None
+    if sampler is not None and "suicidewatch" in mcfg.distress_labels:
+        sw = mcfg.distress_labels.index("suicidewatch")
+
+        def crisis(texts):
+            preds = predict_texts(model.eval(), tokenizer, texts, device=device, bf16=use_bf16)
+            return crisis_scores(preds, 1.0, sw)
+
+        n_hard = sampler.mine_hard_negatives(crisis)
+        if n_hard:
+            log(f"hard negatives: {n_hard} stb label-0 train comments repeated {sampler.hard_repeat}x")
 
     train_sets, val_sets, emotion_all = {}, {}, None
     for task in cfg.tasks:

@@ -97,6 +97,9 @@ class TriageSampler:
     n_contrast: templated contrast examples per epoch (`cmhl.contrast_templates`): crisis wording
         stated (suicidewatch), negated, resolved in the past, or death words as idioms (control);
         half alone, half inside everyday text.
+    hard_negative_share, hard_negative_repeat: the stb label-0 comments that the starting model
+        scores most like suicidewatch (this share of them, ranked by `mine_hard_negatives`) are in
+        an epoch this many extra times (hard-negative mining on the train split).
     """
 
     def __init__(
@@ -109,6 +112,8 @@ class TriageSampler:
         max_insert_chars: int = 400,
         stb_crisis_repeat: int = 1,
         n_contrast: int = 0,
+        hard_negative_share: float = 0.0,
+        hard_negative_repeat: int = 0,
     ) -> None:
         if "control" not in labels or "suicidewatch" not in labels:
             raise DataError("triage training needs the control and suicidewatch classes")
@@ -116,8 +121,11 @@ class TriageSampler:
         self.sw = labels.index("suicidewatch")
         self.n_inserts, self.n_negated, self.n_snippets = n_inserts, n_negated_inserts, n_snippets
         self.n_contrast = n_contrast
+        self.hard_share, self.hard_repeat = hard_negative_share, hard_negative_repeat
+        self.hard: list[TriageExample] = []
         posts = read_distress_csv(distress_path(data_dir), "train", labels)
         stb = read_stb(stb_path(data_dir), "train")
+        self.stb_negatives = [r.text for r in stb if not r.label]
         self.fixed: list[TriageExample] = []
         for e in posts:
             kind = "all" if e.label == self.control else "bag"
@@ -151,7 +159,22 @@ class TriageSampler:
             ]
         built += [self._snippet(rng) for _ in range(self.n_snippets)]
         built += [self._contrast(rng) for _ in range(self.n_contrast)]
-        return self.fixed + built
+        return self.fixed + self.hard + built
+
+    def mine_hard_negatives(self, score) -> int:
+        """Rank the stb label-0 train comments by `score(texts) -> (N,) crisis scores` of the starting
+        model and keep the top `hard_negative_share` for extra repeats; returns how many."""
+        if not (self.hard_share and self.hard_repeat and self.stb_negatives):
+            return 0
+        sc = list(score(self.stb_negatives))
+        k = int(round(self.hard_share * len(sc)))
+        top = sorted(range(len(sc)), key=lambda i: -sc[i])[:k]
+        self.hard = [
+            whole(self.stb_negatives[i], self.control, "all", "stb_hard")
+            for i in top
+            for _ in range(self.hard_repeat)
+        ]
+        return k
 
     def _contrast(self, rng: random.Random) -> TriageExample:
         kind = rng.choices(("stated", "negated", "past", "idiom"), weights=(3, 3, 2, 2))[0]
