@@ -103,3 +103,26 @@ def test_order_by_concern_puts_crisis_flags_first(seg_ckpt):
         r([], float("nan"), float("nan"), status="no content"),
     ]
     assert policy.order_by_concern(results) == [3, 2, 0, 1, 4]
+
+
+def test_lexicon_matches_are_reported_beside_the_model_and_never_flag(seg_ckpt, tmp_path):
+    from cmhl.risk_lexicon import FORMAT, FORMAT_VERSION, RiskLexicon
+
+    lex = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "source": {"name": "fake"},
+        "crisis_constructs": ["active"],
+        "constructs": {"active": {"terms": ["end my life"], "prototypical": ["end my life"]}},
+    }
+    policy = FlagPolicy.from_checkpoint(seg_ckpt)
+    for r in policy.rules:
+        policy.set_threshold(r.name, 1.0)  # nothing can fire on the model
+    seg_ckpt.risk_lexicon = RiskLexicon(lex)
+    try:
+        (r,) = Scorer(seg_ckpt, ScoringOptions(bf16=False)).score(["We had soup. " + CRISIS], policy=policy)
+    finally:
+        seg_ckpt.risk_lexicon = None
+    ((construct, term, a, b),) = r.lexicon_matches
+    assert construct == "active" and ("We had soup. " + CRISIS)[a:b] == "end my life"
+    assert not r.flagged

@@ -366,7 +366,12 @@ class Scorer:
             enc = [encoded[j] for j in todo]  # type: ignore[misc]
             preds, errors = self._predict(enc, start, n, total, state)
             rows = self._rows(preds, errors, policy, enc)
+            lex = self.ckpt.risk_lexicon
             for j, r in zip(todo, rows, strict=True):
+                if lex is not None and r.scored:
+                    r.lexicon_matches = [
+                        (m.construct, m.term, m.start, m.end) for m in lex.crisis_matches(texts[j])
+                    ]
                 results[idx[j]] = r
         return results  # type: ignore[return-value]
 

@@ -19,6 +19,7 @@ from .calibration import Calibration
 from .config import ConfigError, ModelConfig
 from .data import sha256_file
 from .modeling import CMHLModel
+from .risk_lexicon import LEXICON_FILE, RiskLexicon
 
 MANIFEST = "manifest.json"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -38,6 +39,7 @@ class LoadedCheckpoint:
     calibration: Calibration
     metrics: dict
     sha256: str  # of the manifest: one hash that names this exact checkpoint
+    risk_lexicon: object | None = None  # cmhl.risk_lexicon.RiskLexicon when risk_lexicon.json is present
 
     @property
     def name(self) -> str:
@@ -162,4 +164,10 @@ def load_checkpoint(folder: Path, verify: bool = True, device: str = "cpu") -> L
             raise CheckpointError(f"{folder}: flag rule {r.name} names unknown class {r.cls!r}")
     metrics_path = folder / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-    return LoadedCheckpoint(folder, model, tokenizer, config, calibration, metrics, sha)
+    lexicon = None
+    if (folder / LEXICON_FILE).is_file():
+        try:
+            lexicon = RiskLexicon.load(folder / LEXICON_FILE)
+        except (ValueError, KeyError) as e:
+            raise CheckpointError(f"{folder / LEXICON_FILE}: not a compiled risk lexicon ({e})") from None
+    return LoadedCheckpoint(folder, model, tokenizer, config, calibration, metrics, sha, lexicon)
