@@ -196,8 +196,13 @@ def passes(kind: str, result) -> bool:
 
 
 def default_sw_score(result) -> float:
-    """P(suicidewatch) of the post as the scorer reports it (NaN when not scored)."""
-    return float(result.distress_probs.get(SW, math.nan)) if result.distress_probs else math.nan
+    """The suicidewatch score as the scorer reports it: the post's P(suicidewatch), or its most
+    concerning segment's where that is higher (NaN when not scored)."""
+    if not result.distress_probs:
+        return math.nan
+    post = float(result.distress_probs.get(SW, math.nan))
+    seg = float(getattr(result, "trigger_score", math.nan))
+    return max(post, seg) if not math.isnan(seg) else post
 
 
 @dataclass
@@ -255,6 +260,21 @@ class SuiteReport:
 
     def to_markdown(self) -> str:
         return markdown_table({self.model or "model": self})
+
+    def to_dict(self) -> dict:
+        """Per kind: expected flag, bar, n, pass rate and mean suicidewatch score (for a model card)."""
+        return {
+            "kinds": {
+                r.kind: {
+                    "expect": r.expect,
+                    "target": f"≥ {BARS[r.kind]:.0%}",
+                    "n": r.n,
+                    "pass_rate": r.rate,
+                    "mean_sw": None if math.isnan(r.mean_sw) else r.mean_sw,
+                }
+                for r in self.rows
+            }
+        }
 
 
 def run_suite(

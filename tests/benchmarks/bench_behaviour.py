@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=sorted(suite.PROFILES), default="full")
     ap.add_argument("--no-breakdown", action="store_true", help="skip the length x position table")
     ap.add_argument("--failures", type=int, default=0, metavar="K", help="list K failing posts per kind")
+    ap.add_argument("--json", type=Path, help="write the first model's per-kind table as JSON (cmhl.card)")
     args = ap.parse_args(argv)
 
     from cmhl.checkpoint import load_checkpoint
@@ -56,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = suite.run_suite(Scorer(ck).score, cases, model=name)
         print(f"{name}: {len(cases)} posts in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
 
+    if args.json:
+        import json
+
+        first = next(iter(reports.values()))
+        args.json.write_text(
+            json.dumps({"profile": args.profile, **first.to_dict()}, indent=1), encoding="utf-8"
+        )
     print(f"## Behaviour suite ({args.profile} profile, {len(cases)} posts)\n")
     print(suite.markdown_table(reports))
     if not args.no_breakdown:
