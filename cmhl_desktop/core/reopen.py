@@ -12,7 +12,7 @@ from cmhl_desktop.core.results import (
     result_block,
     result_from_values,
 )
-from cmhl_desktop.core.table import InputTable, guess_text_column
+from cmhl_desktop.core.table import InputTable, guess_text_columns
 
 
 def _text_columns(table: InputTable, rows: list[list[object]], start: int, block: list[str]) -> list[int]:
@@ -36,7 +36,7 @@ def _text_columns(table: InputTable, rows: list[list[object]], start: int, block
             return [ci]
         if name in columns:
             return [columns.index(name)]
-    return [guess_text_column(columns, [row[:start] for row in rows])]
+    return guess_text_columns(columns, [row[:start] for row in rows])
 
 
 def reopen_scored(table: InputTable) -> InputTable | None:

@@ -107,13 +107,17 @@ def attribution_json(
 ) -> str:
     """Compact JSON that restores highlights on reopen: word text is re-derived from the post, so
     only offsets (into the post text, joined when `text_columns` has several) and scores are stored.
-    Capped to fit an xlsx cell by keeping the strongest words."""
-    if r.words is None:
+    Capped to fit an xlsx cell by keeping the strongest words. A joined post's cell names its
+    columns even without words."""
+    joined = bool(text_columns and len(text_columns) > 1)
+    if r.words is None and not joined:
         return ""
-    spans = [[w.start, w.end, _round4(w.score)] for w in r.words]
     head: dict = {"target": r.attribution_target, "col": text_column, "ci": text_index}
-    if text_columns and len(text_columns) > 1:
-        head["cols"] = list(text_columns)
+    if joined:
+        head["cols"] = list(text_columns)  # type: ignore[arg-type]
+        if r.words is None:  # no words, but a reopened csv must still know the post's columns
+            return json.dumps(head, separators=(",", ":"), ensure_ascii=False)
+    spans = [[w.start, w.end, _round4(w.score)] for w in r.words or ()]
 
     def dump(s: list) -> str:
         return json.dumps({**head, "spans": s}, separators=(",", ":"), ensure_ascii=False)
@@ -139,6 +143,8 @@ def parse_attribution(value: object, text: str) -> tuple[str, tuple[int, str], l
         return "", (-1, ""), None
     try:
         d = json.loads(str(value))
+        if "spans" not in d:
+            return str(d.get("target", "")), (int(d.get("ci", -1)), str(d.get("col", ""))), None
         words = [
             WordScore(int(s), int(e), text[int(s) : int(e)], float("nan") if sc is None else float(sc))
             for s, e, sc in d.get("spans", [])

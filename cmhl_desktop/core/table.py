@@ -200,7 +200,7 @@ def detect_header(first: Sequence[object], rows: Sequence[Sequence[object]]) -> 
         if not body:
             continue
         top = max(set(body), key=body.count)
-        if body.count(top) < 0.8 * len(body) or top == "label":
+        if body.count(top) < 0.6 * len(body) or top == "label":
             continue
         if hk == top:
             data_votes += 1

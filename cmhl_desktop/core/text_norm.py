@@ -15,6 +15,7 @@ which posts hold no readable words. Qt-free and model-free, so readers, scorer a
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ PLACEHOLDERS = frozenset(
         "nan",
     }
 )
-# html.unescape's own pattern: a named, decimal or hex character reference (the ";" may be missing).
-_ENTITY = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+# A character reference closed by ";": decimal, hex or a named HTML5 entity. Unclosed ones ("&not
+# sure") are left alone: in forum text they are words, not markup.
+_ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _URL = re.compile(r"(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
 _MARKUP = re.compile(r"<[^<>\n]{1,200}>|\[([^\]\n]*)\]\([^)\s]*\)")  # tags; markdown links keep their label
 
@@ -91,8 +93,9 @@ def model_view(text: str) -> ModelText:
     pos = 0
     for m in _ENTITY.finditer(text) if "&" in text else ():
         a, b = m.span()
-        decoded = html.unescape(m.group(0))
-        if decoded == m.group(0):
+        name = m.group(1)
+        decoded = html.unescape(m.group(0)) if name[0] == "#" else html.entities.html5.get(name + ";", "")
+        if not decoded or decoded == m.group(0):
             continue  # not a known entity: kept as it is
         out.append(text[pos:a])
         starts.extend(range(pos, a))
@@ -124,7 +127,7 @@ def is_no_content(text: str) -> bool:
     model reads."""
     if is_placeholder(text):
         return True
-    s = html.unescape(text) if "&" in text else text
+    s = model_text(text)
     s = _MARKUP.sub(lambda m: " " + (m.group(1) or "") + " ", s)
     s = _URL.sub(" ", s)
     if is_placeholder(s):
