@@ -438,6 +438,8 @@ def _fill_xlsx(
         ("original_columns", n_orig),
     ]
     for k, v in meta_rows:
+        if k in ("input_encoding", "input_warnings") and not v:
+            continue  # not a text input, or nothing to say: no row (a blank value reads as no cell)
         meta.append([sheet.cell(k, head=True)[0], sheet.cell(v)[0]])
     if state is not None:
         state.check()
