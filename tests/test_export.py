@@ -17,7 +17,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from cmhl_desktop.core import export as export_mod
 from cmhl_desktop.core.export import (
@@ -278,12 +277,15 @@ def test_csv_escape_is_invertible(s):
 # --------------------------------------------------------------------------- awkward text
 
 
-def test_illegal_xml_characters_stripped(tmp_path, scored):
+def test_xml_illegal_characters_kept_as_excel_escapes(tmp_path, scored):
+    # Issue 12: control characters are stored the way Excel stores them (_xHHHH_), not dropped, so
+    # the text a reopen gives back is the text that was scored.
     table, results, run = scored
     out = export_xlsx(table, results, tmp_path / "out.xlsx", run, DL, EL)
     texts = [row[2][0] for row in sheet_cells(out)[1:]]
-    assert texts[5] == "ctrl chars and  here"
+    assert str(texts[5]) == "ctrl_x0001_ chars_x000B_ and _x001F_ here"
     assert texts[4] == ROWS[5][2]  # emoji and RTL untouched
+    assert read_input(out).texts()[5] == ROWS[6][2]
 
 
 def test_long_post_50k(tmp_path):
@@ -422,13 +424,9 @@ def test_export_reopen_export_round_trip(tmp_path, scored, fmt):
     # Results come back as exported: rounded to 4 decimals, review fields and words exactly.
     for orig, got, text in zip(results, back.results, back.texts(), strict=True):
         want = rounded(orig)
-        if fmt == "xlsx" and want.words is not None:
-            # XML-illegal characters were dropped from the cell and the offsets moved with them.
+        if want.words is not None:
+            # XML-illegal characters are escaped, not dropped: the words come back exactly.
             assert all(text[w.start : w.end] == w.word for w in got.words)
-            assert [(w.word, w.score) for w in got.words] == [
-                (ILLEGAL_CHARACTERS_RE.sub("", w.word), w.score) for w in want.words
-            ]
-            want = dataclasses.replace(want, words=got.words)
         assert norm(got) == norm(want)
     assert back.results[0].review_status == "confirmed" and back.results[0].reviewer == "dr_a"
     assert back.results[4].review_note == "ask about sleep; 😞"

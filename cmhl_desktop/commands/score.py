@@ -1,5 +1,5 @@
-"""`cmhl score INPUT... -o OUT [--column C] [--sheet S] [--model DIR] [--target-recall R]
-[--explain none|flagged|all] [--batch-size N] [--threads N] [--no-bf16] [--json]`.
+"""`cmhl score INPUT... -o OUT [--column C]... [--sheet S] [--encoding E] [--no-header] [--model DIR]
+[--target-recall R] [--explain none|flagged|all] [--batch-size N] [--threads N] [--no-bf16] [--json]`.
 
 One input: OUT is the output file (.xlsx, or .csv/.tsv). Several inputs: OUT must be a folder (it is
 created if missing), and each input is written to OUT/<input stem>.scored.xlsx (a folder of .txt
@@ -11,6 +11,11 @@ Long posts are read whole in overlapping windows; a post longer than the checkpo
 shipped model 3,134 tokens, roughly 12,000-15,000 characters) is scored on its first part and its
 cmhl_status says "truncated". Empty cells give status "empty"; a row that cannot be scored gives
 "error: <reason>" and the run goes on.
+
+Give --column twice (`--column title --column selftext`) to build each post from several columns,
+joined by a blank line; a forum dump with `title` and `selftext` columns is joined so by default.
+What the reader repaired (stray bytes, an unclosed quote) is printed as a warning, and the summary
+names the sheet scored.
 """
 
 from __future__ import annotations
@@ -65,8 +70,30 @@ def add_parser(sub) -> None:
         metavar="OUT",
         help="output .xlsx/.csv/.tsv file; or a folder: OUT/<stem>.scored.xlsx per input",
     )
-    p.add_argument("--column", help="the text column (name or 0-based index; default: guessed)")
-    p.add_argument("--sheet", help="the workbook sheet (default: the first)")
+    p.add_argument(
+        "--column",
+        action="append",
+        help="the text column (name or 0-based index; default: guessed); repeat it to join several "
+        "columns into each post, e.g. --column title --column selftext",
+    )
+    p.add_argument(
+        "--sheet", help="the workbook sheet (default: the sheet shown when it was saved, if visible)"
+    )
+    p.add_argument(
+        "--encoding",
+        metavar="E",
+        help="text encoding of .csv/.tsv/.txt/.jsonl inputs, e.g. utf-8, cp1252, mac_roman, shift_jis "
+        "(default: detected)",
+    )
+    hdr = p.add_mutually_exclusive_group()
+    hdr.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        default=None,
+        help="the first row of a .csv/.tsv/.xlsx is data, not column names (default: detected)",
+    )
+    hdr.add_argument("--header", dest="header", action="store_true", help="the first row is the header")
     p.add_argument(
         "--model", type=Path, default=None, help=f"checkpoint folder (default {default_checkpoint()})"
     )
@@ -203,8 +230,10 @@ def run(args) -> int:
             s = score_file(
                 src,
                 out,
-                column=args.column,
+                column=args.column[0] if args.column and len(args.column) == 1 else args.column,
                 sheet=args.sheet,
+                encoding=args.encoding,
+                header=args.header,
                 target_recall=target,
                 explain=args.explain,
                 state=TaskState(bars.progress),
@@ -218,6 +247,10 @@ def run(args) -> int:
         finally:
             bars.close()
         summaries.append(s)
+        for w in s.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        for n in s.notes:
+            print(f"note: {n}", file=sys.stderr)
         if not args.json:
             print(s.line())
             if s.explain_note:

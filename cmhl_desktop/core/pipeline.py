@@ -53,6 +53,12 @@ class RunSummary:
     model: str = ""
     model_sha256: str = ""
     input_sha256: str = ""
+    sheet: str = ""  # the workbook sheet scored ("" for other inputs)
+    encoding: str = ""  # text inputs: the encoding read
+    header: bool = True  # False: the first row was data
+    text_columns: list[str] = field(default_factory=list)  # the columns each post was built from
+    warnings: list[str] = field(default_factory=list)  # what was repaired while reading (no post text)
+    notes: list[str] = field(default_factory=list)  # choices made for the user (sheet, ...)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -74,7 +80,8 @@ class RunSummary:
         if self.explained:
             parts.append(f"{self.explained:,} explained")
         parts.append(f"{self.seconds:.1f} s ({self.posts_per_second:.0f} posts/s)")
-        return f"{Path(self.input).name}: " + "; ".join(parts) + f" -> {self.output}"
+        where = f" (sheet {self.sheet!r})" if self.sheet else ""
+        return f"{Path(self.input).name}{where}: " + "; ".join(parts) + f" -> {self.output}"
 
 
 def summarize(results: list[PostResult]) -> dict:
@@ -170,7 +177,7 @@ def score_file(
     input_path: str | Path,
     out_path: str | Path,
     model_dir: str | Path | None = None,
-    column: str | int | None = None,
+    column: str | int | list[str | int] | None = None,
     sheet: str | None = None,
     target_recall: float | Mapping[str, float] | None = None,
     explain: str = "none",
@@ -179,6 +186,8 @@ def score_file(
     *,
     ckpt=None,
     on_phase: Callable[[str, int], None] | None = None,
+    encoding: str | None = None,
+    header: bool | None = None,
 ) -> RunSummary:
     """Read `input_path`, score every row, optionally explain flagged/all posts, export to `out_path`
     (.xlsx, or .csv/.tsv by suffix).
@@ -188,6 +197,8 @@ def score_file(
     options: `ScoringOptions`. ckpt: an already loaded checkpoint (several files, one load).
     on_phase(name, total): called when a phase starts ("score", "explain", "export"); progress of
     the phase then goes to `state.set_progress(done, total)`.
+    column: one column, or a list joined into each post (title + body); encoding: a codec name for
+    text inputs (None detects); header: whether the first row is a header (None detects).
     Raises `Cancelled` (nothing written), `InputError`, `ExportError`, `CheckpointError`."""
     from cmhl.checkpoint import load_checkpoint
 
@@ -206,7 +217,7 @@ def score_file(
         ckpt = load_checkpoint(Path(model_dir) if model_dir is not None else default_checkpoint())
     policy = FlagPolicy.from_checkpoint(ckpt)
     policy.set_target_recalls(target_recall)
-    table = read_input(input_path, sheet=sheet, column=column)
+    table = read_input(input_path, sheet=sheet, column=column, encoding=encoding, header=header)
     texts = table.texts()
     if state is not None:
         state.check()
@@ -278,4 +289,10 @@ def score_file(
         model=ckpt.name,
         model_sha256=ckpt.sha256,
         input_sha256=table.sha256,
+        sheet=table.sheet or "",
+        encoding=table.encoding or "",
+        header=table.header,
+        text_columns=[table.columns[j] for j in table.text_columns],
+        warnings=list(table.warnings),
+        notes=list(table.notes),
     )

@@ -644,7 +644,7 @@ class MainWindow(QMainWindow):
 
         def accepted():
             self.open_dialog = None
-            self._read(path, dlg.sheet(), None if dlg.is_scored() else dlg.column())
+            self._read(path, dlg.sheet(), None if dlg.is_scored() else dlg.column(), dlg.read_options())
             dlg.deleteLater()
 
         def rejected():
@@ -655,7 +655,7 @@ class MainWindow(QMainWindow):
         dlg.rejected.connect(rejected)
         dlg.open()
 
-    def _read(self, path: Path, sheet: str | None, column: int | str | None) -> None:
+    def _read(self, path: Path, sheet: str | None, column, options: dict | None = None) -> None:
         if self._closing:
             return
         self.statusBar().showMessage(f"Reading {path.name}…")
@@ -663,7 +663,7 @@ class MainWindow(QMainWindow):
         def work(state, emit):
             from cmhl_desktop.core.readers import read_input
 
-            return read_input(path, sheet=sheet, column=column)
+            return read_input(path, sheet=sheet, column=column, **(options or {}))
 
         self._read_task = workers.Task(
             "read",

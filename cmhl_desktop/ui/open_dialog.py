@@ -1,19 +1,26 @@
-"""Choosing the sheet and the text column, with a preview of the first rows."""
+"""Choosing the sheet, the text column(s), the encoding and whether the first row is a header, with
+a preview of the first rows. The preview is a bounded read (`core.readers.preview_input`: a text
+file's first MiB, no hash), so a large file previews at once."""
 
 from __future__ import annotations
 
+import html
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -25,22 +32,39 @@ PREVIEW_ROWS = 20
 PREVIEW_CELL_CHARS = 200
 
 
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl")
+HEADER_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
+
+
 class OpenDialog(QDialog):
-    """Reads a 20-row preview with the core reader; the chosen sheet and column are `sheet()` and
-    `column()` (a 0-based index) after `accept()`. Reading errors are shown inside the dialog."""
+    """Reads a 20-row preview with the core reader; after `accept()` the choices are `sheet()`,
+    `column()` (a 0-based index, or a list of them when several columns are joined into each post)
+    and `read_options()` (encoding, header) for `read_input`. Reading errors are shown inside the
+    dialog."""
 
     def __init__(self, path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from cmhl_desktop.core.readers import list_sheets
+        from cmhl_desktop.core.readers import COMMON_ENCODINGS, sheet_infos
 
         self.path = Path(path)
         self.table = None  # the preview InputTable
+        self._header_user = False  # the header box was set by the user, not by detection
         self.setWindowTitle(f"Open {self.path.name}")
-        self.resize(820, 520)
+        self.resize(820, 560)
 
         self.sheet_combo = QComboBox()
         self.column_combo = QComboBox()
         self.column_combo.setMinimumContentsLength(20)
+        self.join_list = QListWidget()  # further columns joined into each post (title + body)
+        self.join_list.setMaximumHeight(70)
+        self.join_list.setFlow(QListWidget.Flow.LeftToRight)
+        self.join_list.setWrapping(True)
+        self.encoding_combo = QComboBox()
+        self.encoding_combo.addItem("Auto (detect)", None)
+        for enc in COMMON_ENCODINGS:
+            self.encoding_combo.addItem(enc, enc)
+        self.header_box = QCheckBox("The first row holds the column names")
+        self.header_box.setChecked(True)
         self.kind_label = QLabel("")
         self.kind_label.setWordWrap(True)
         self.error_label = QLabel("")
@@ -55,17 +79,32 @@ class OpenDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("File", QLabel(self.path.name))
-        try:
-            sheets = list_sheets(self.path)
-        except Exception as e:  # shown in the dialog; the caller's full read reports it properly
-            sheets = []
-            self._show_error(e)
+        sheets = []
+        if self.path.suffix.lower() in (".xlsx", ".xlsm"):
+            try:
+                sheets = sheet_infos(self.path)
+            except Exception as e:  # shown in the dialog; the caller's full read reports it properly
+                self._show_error(e)
         if sheets:
-            self.sheet_combo.addItems(sheets)
+            from cmhl_desktop.core.read_xlsx import default_sheet
+
+            for info in sheets:  # the name is the data; the text says what the sheet is
+                self.sheet_combo.addItem(info.describe(), info.name)
+            names = [i.name for i in sheets]
+            self.sheet_combo.setCurrentIndex(names.index(default_sheet(sheets, "run" in names)))
             form.addRow("Sheet", self.sheet_combo)
         else:
             self.sheet_combo.hide()
         form.addRow("Text column", self.column_combo)
+        form.addRow("Also join", self.join_list)
+        if self.path.suffix.lower() in TEXT_SUFFIXES:
+            form.addRow("Encoding", self.encoding_combo)
+        else:
+            self.encoding_combo.hide()
+        if self.path.suffix.lower() in HEADER_SUFFIXES:
+            form.addRow("", self.header_box)
+        else:
+            self.header_box.hide()
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -82,18 +121,49 @@ class OpenDialog(QDialog):
         lay.addWidget(self.preview, 1)
         lay.addWidget(self.buttons)
 
-        self.sheet_combo.currentTextChanged.connect(self._load_preview)
+        self.sheet_combo.currentIndexChanged.connect(self._reload)
+        self.encoding_combo.currentIndexChanged.connect(self._reload)
+        self.header_box.toggled.connect(self._header_toggled)
         self.column_combo.currentIndexChanged.connect(self._mark_column)
+        self.join_list.itemChanged.connect(lambda _item: self._mark_column(self.column_combo.currentIndex()))
         self.preview.horizontalHeader().sectionClicked.connect(self.column_combo.setCurrentIndex)
         self._load_preview()
 
     # ------------------------------------------------------------------ results
 
     def sheet(self) -> str | None:
-        return self.sheet_combo.currentText() if self.sheet_combo.count() else None
+        return self.sheet_combo.currentData() if self.sheet_combo.count() else None
 
-    def column(self) -> int | None:
-        return self.column_combo.currentIndex() if self.column_combo.count() else None
+    def column(self) -> int | list[int] | None:
+        """The text column, or [main, joined...] when further columns are ticked."""
+        if not self.column_combo.count():
+            return None
+        main = self.column_combo.currentIndex()
+        extra = [j for j in self._joined() if j != main]
+        return [main, *extra] if extra else main
+
+    def read_options(self) -> dict:
+        """Keyword arguments for `read_input`: the encoding chosen (None: detect) and whether the
+        first row is a header (None: detect, unless the user set the box)."""
+        return {
+            "encoding": self.encoding_combo.currentData(),
+            "header": self.header_box.isChecked() if self._header_user else None,
+        }
+
+    def _joined(self) -> list[int]:
+        out = []
+        for k in range(self.join_list.count()):
+            item = self.join_list.item(k)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(Qt.ItemDataRole.UserRole))
+        return out
+
+    def _header_toggled(self, _on: bool) -> None:
+        self._header_user = True
+        self._reload()
+
+    def _reload(self, *_args) -> None:
+        self._load_preview()
 
     def is_scored(self) -> bool:
         return self.table is not None and self.table.kind == "scored"
@@ -113,12 +183,12 @@ class OpenDialog(QDialog):
             ok.setEnabled(False)
 
     def _load_preview(self) -> None:
-        from cmhl_desktop.core.readers import read_input
+        from cmhl_desktop.core.readers import preview_input
 
         self.error_label.setText("")
         self.error_label.hide()
         try:
-            table = read_input(self.path, sheet=self.sheet(), limit=PREVIEW_ROWS)
+            table = preview_input(self.path, sheet=self.sheet(), rows=PREVIEW_ROWS, **self.read_options())
         except Exception as e:
             self.table = None
             self.preview.clear()
@@ -136,6 +206,19 @@ class OpenDialog(QDialog):
         )
         self.column_combo.setCurrentIndex(table.text_column)
         self.column_combo.blockSignals(False)
+        self.join_list.blockSignals(True)
+        self.join_list.clear()
+        for j, c in enumerate(table.columns):
+            item = QListWidgetItem(str(c) if str(c) else f"(column {j + 1})")
+            item.setData(Qt.ItemDataRole.UserRole, j)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            joined = j in table.text_columns and j != table.text_column
+            item.setCheckState(Qt.CheckState.Checked if joined else Qt.CheckState.Unchecked)
+            self.join_list.addItem(item)
+        self.join_list.blockSignals(False)
+        self.header_box.blockSignals(True)
+        self.header_box.setChecked(table.header)
+        self.header_box.blockSignals(False)
         self.preview.clear()
         self.preview.setColumnCount(len(table.columns))
         self.preview.setRowCount(len(table.rows))
@@ -154,13 +237,22 @@ class OpenDialog(QDialog):
             )
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open")
             self.column_combo.setEnabled(False)
+            self.join_list.setEnabled(False)
         else:
-            self.kind_label.setText(f"Input type: {table.kind}. Choose the column that holds the post text.")
+            lines = [f"Input type: {table.kind}. Choose the column that holds the post text."]
+            if table.encoding:
+                how = "detected" if self.encoding_combo.currentData() is None else "chosen"
+                lines.append(f"Encoding: {table.encoding} ({how}).")
+            if not table.header:
+                lines.append("The first row looks like data: columns are numbered (untick to change).")
+            lines += [f"⚠ {w}" for w in table.warnings + table.notes]
+            self.kind_label.setText("<br>".join(html.escape(x) for x in lines))
         self._mark_column(self.column_combo.currentIndex())
 
     def _mark_column(self, col: int) -> None:
+        marked = {col, *self._joined()}
         for j in range(self.preview.columnCount()):
-            brush = QBrush(QColor("#fff3c4")) if j == col else QBrush()
+            brush = QBrush(QColor("#fff3c4")) if j in marked else QBrush()
             for i in range(self.preview.rowCount()):
                 item = self.preview.item(i, j)
                 if item is not None:
