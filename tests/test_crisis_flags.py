@@ -126,3 +126,30 @@ def test_lexicon_matches_are_reported_beside_the_model_and_never_flag(seg_ckpt, 
     ((construct, term, a, b),) = r.lexicon_matches
     assert construct == "active" and ("We had soup. " + CRISIS)[a:b] == "end my life"
     assert not r.flagged
+
+
+def test_posts_without_words_get_no_content_and_short_statements_are_scored(seg_ckpt):
+    texts = [
+        "[deleted]",
+        "12345",
+        "=1+2",
+        "N/A",
+        "????",
+        "https://example.org/x",
+        "<br>",
+        "I want to die",
+        "fine",
+    ]
+    res = Scorer(seg_ckpt, ScoringOptions(bf16=False)).score(texts)
+    assert [r.status for r in res[:7]] == ["no content"] * 7
+    assert not any(r.flagged or r.distress_probs for r in res[:7])
+    assert [r.status for r in res[7:]] == ["ok", "ok"]
+
+
+def test_html_entities_are_decoded_for_the_model_and_spans_map_to_the_original(seg_ckpt):
+    text = "Fish &amp; chips &gt; pizza. " + CRISIS
+    (r,) = Scorer(seg_ckpt, ScoringOptions(bf16=False)).score([text])
+    (plain,) = Scorer(seg_ckpt, ScoringOptions(bf16=False)).score(["Fish & chips > pizza. " + CRISIS])
+    assert r.distress_probs == pytest.approx(plain.distress_probs)  # the model read the decoded text
+    a, b = r.trigger_span
+    assert text[a:b] in ("Fish &amp; chips &gt; pizza.", CRISIS)  # original characters

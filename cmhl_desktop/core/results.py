@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 PREFIX = "cmhl_"
 REVIEW_STATUSES = ("unreviewed", "confirmed", "not a concern", "needs follow-up")
 REVIEW_COLUMNS = ("review_status", "review_note", "reviewer")
+NO_CONTENT = "no content"  # placeholders ([deleted]), digits, URLs, markup: not scored, never flagged
 FLAG_MARK = "⚑ FLAGGED"  # text as well as colour: flags must not rely on colour alone
 
 
@@ -29,7 +30,7 @@ class WordScore:
 class PostResult:
     """What the model says about one input row."""
 
-    status: str = "ok"  # ok | empty | truncated | error: <reason>
+    status: str = "ok"  # ok | truncated | empty | no content | error: <reason>
     category: str = ""  # top distress class
     distress_probs: dict[str, float] = field(default_factory=dict)
     distress_score: float = float("nan")  # 1 - P(control): the any-distress score

@@ -6,6 +6,9 @@ them. Every input row gives exactly one result:
 
 - ``ok``: scored; ``truncated``: scored, but the post is longer than the checkpoint reads (below);
 - ``empty``: empty, whitespace-only or with no readable token (not scored, never flagged);
+- ``no content``: no readable words (`text_norm.is_no_content`: placeholders such as ``[deleted]``,
+  only digits, punctuation, URLs or markup): not scored, never flagged; a short real statement
+  ("I want to die") is content and is scored;
 - ``error: <reason>``: this row could not be scored; the run goes on.
 
 Cells that are not strings are converted first (None/NaN -> empty, bytes decoded as UTF-8, numbers
@@ -57,8 +60,9 @@ from cmhl.windows import EncodedPost, encode_posts
 from torch import nn
 
 from .flags import FlagPolicy
-from .results import PostResult
+from .results import NO_CONTENT, PostResult
 from .tasks import TaskState
+from .text_norm import ModelText, is_no_content, model_view
 
 # Identical top distress categories, bf16 vs fp32, on the 1,014 distress test posts with the shipped
 # cmhl-minilm-v1 (the figure that decided bf16's default, bar 99.5%; re-measure with
@@ -338,7 +342,8 @@ class Scorer:
     ) -> list[PostResult]:
         n = len(cells)
         results: list[PostResult | None] = [None] * n
-        texts: list[str] = []
+        texts: list[str] = []  # what the model reads
+        views: list[ModelText | None] = []  # how to map its offsets back (None: the same text)
         idx: list[int] = []  # chunk positions of the texts to score
         for i, cell in enumerate(cells):
             try:
@@ -348,8 +353,12 @@ class Scorer:
                 continue
             if not t.strip():
                 results[i] = PostResult(status="empty")
+            elif is_no_content(t):  # placeholders, digits, URLs, markup: never scored nor flagged
+                results[i] = PostResult(status=NO_CONTENT)
             else:
-                texts.append(t)
+                view = model_view(t) if "&" in t else None  # HTML entities decoded for the model
+                texts.append(view.text if view is not None else t)
+                views.append(view)
                 idx.append(i)
 
         encoded, enc_errors = self._encode(texts)
@@ -372,6 +381,11 @@ class Scorer:
                     r.lexicon_matches = [
                         (m.construct, m.term, m.start, m.end) for m in lex.crisis_matches(texts[j])
                     ]
+                if views[j] is not None:  # spans of the original text, as the user sees it
+                    v = views[j]
+                    if r.trigger_span is not None:
+                        r.trigger_span = v.to_source(*r.trigger_span)
+                    r.lexicon_matches = [(c, term, *v.to_source(a, b)) for c, term, a, b in r.lexicon_matches]
                 results[idx[j]] = r
         return results  # type: ignore[return-value]
 
