@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     go_offline()
     import tiny_roberta
 
-    exercise(ROOT / "model" / "checkpoints" / "cmhl-minilm-v1")
+    exercise(ROOT / "model" / "checkpoints" / "cmhl-minilm-v2")
     with tempfile.TemporaryDirectory(prefix="cmhl-probe-") as tmp:
         exercise(tiny_roberta.make(Path(tmp) / "tiny-roberta"))
     # the auto-class entry points the app names (cmhl.modeling, cmhl.checkpoint)

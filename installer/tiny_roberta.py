@@ -33,7 +33,7 @@ def make(out: Path) -> Path:
     from cmhl.config import ModelConfig
     from cmhl.modeling import CMHLModel, tiny_roberta
 
-    shipped = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
+    shipped = ROOT / "model" / "checkpoints" / "cmhl-minilm-v2"
     encoder, tokenizer = tiny_roberta(sample_texts() * 4, vocab_size=600)
     cfg = ModelConfig.load(shipped / "config.json")
     cfg.name = "tiny-roberta-probe"

@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
+SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v2"
 
 needs_data = pytest.mark.skipif(
     not (DATA / "distress" / "posts.csv").is_file(),
@@ -16,5 +16,5 @@ needs_data = pytest.mark.skipif(
 )
 needs_shipped = pytest.mark.skipif(
     not (SHIPPED / "model.safetensors").is_file(),
-    reason="the shipped checkpoint model/checkpoints/cmhl-minilm-v1 is missing",
+    reason="the shipped checkpoint model/checkpoints/cmhl-minilm-v2 is missing",
 )

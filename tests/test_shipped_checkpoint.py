@@ -1,5 +1,5 @@
 """The shipped default checkpoint: it loads, its manifest verifies, and `cmhl evaluate` on the test
-splits reproduces its metrics.json (needs ../shared/data; skipped with a reason without it)."""
+splits (emotion, distress, stb) reproduces its metrics.json (needs ../shared/data; skipped with a reason without it)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,14 @@ def test_shipped_checkpoint_loads_and_verifies():
     assert {r.name for r in ck.calibration.rules} == {"any_distress", "suicidewatch"}
     assert (SHIPPED / "model.safetensors").stat().st_size < 50 * 2**20  # fp16 storage
     assert "not a diagnosis" in ck.card().lower()
+    assert ck.config.segments is not None and ck.calibration.rule("suicidewatch").segments
+    assert ck.risk_lexicon is not None and ck.risk_lexicon.n_terms > 50
     for rule in ck.calibration.rules:  # the stored threshold is the one its stored PR points give
         assert rule.threshold == pytest.approx(rule.threshold_for(rule.target_recall))
 
 
 @needs_data
-@pytest.mark.parametrize("task", ["emotion", "distress"])
+@pytest.mark.parametrize("task", ["emotion", "distress", "stb"])
 def test_evaluate_reproduces_metrics_json(task, capsys, no_network):
     stored = json.loads((SHIPPED / "metrics.json").read_text())[f"{task}_test"]
     rc = cli_main(
@@ -46,8 +48,19 @@ def test_evaluate_reproduces_metrics_json(task, capsys, no_network):
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["data_sha256"] == stored["data_sha256"]
-    for key in ("accuracy", "macro_f1", "weighted_f1", "macro_recall"):
+    if task == "stb":
+        keys = (
+            "suicidewatch_recall",
+            "suicidewatch_auc",
+            "any_rule_flagged_other",
+            "any_rule_flagged_crisis",
+        )
+    else:
+        keys = ("accuracy", "macro_f1", "weighted_f1", "macro_recall")
+    for key in keys:
         assert rep[key] == pytest.approx(stored[key], abs=0.002), key
     for name, flag in stored.get("flags", {}).items():
-        for key in ("recall", "precision", "specificity"):
+        for key in (
+            ("recall", "precision", "specificity") if task != "stb" else ("flagged_crisis", "flagged_other")
+        ):
             assert rep["flags"][name][key] == pytest.approx(flag[key], abs=0.002), (name, key)

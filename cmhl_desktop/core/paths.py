@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-DEFAULT_CHECKPOINT_NAME = "cmhl-minilm-v1"
+DEFAULT_CHECKPOINT_NAME = "cmhl-minilm-v2"
 
 
 def app_root() -> Path:

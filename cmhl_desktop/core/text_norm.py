@@ -123,8 +123,9 @@ def is_no_content(text: str) -> bool:
     """True when a post has no readable words: empty, a placeholder (`[deleted]`, `[removed]`,
     `N/A`, ...), or only digits, punctuation, symbols, URLs, e-mail addresses, HTML/markdown markup
     and whitespace once entities are decoded. Any letter of any script counts as content (so "fine",
-    "ok thanks" and "I want to die" are content), and so do pictographs such as emoji, which the
-    model reads."""
+    "ok thanks" and "I want to die" are content). Emoji and other pictographs alone are not: the
+    shipped model's tokenizer reads every one of them as an unknown token, so its score would say
+    nothing about the post (a reviewer still sees the post, counted as `no content`)."""
     if is_placeholder(text):
         return True
     s = model_text(text)
@@ -134,6 +135,6 @@ def is_no_content(text: str) -> bool:
         return True
     for ch in s:
         cat = unicodedata.category(ch)
-        if cat[0] == "L" or cat == "So":
+        if cat[0] == "L":
             return False
     return True

@@ -133,7 +133,7 @@ def render(ckpt, template: Path) -> str:
         if rule.segments:
             score = f"max({score} of the post, of its most concerning segment)"
         rows.append(
-            f"| {rule.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
+            f"| {rule.name}, {ckpt.name} | {score} | {rule.target_recall:.2f} | {rule.threshold:.4f} | {f['recall']:.4f} | "
             f"{f['precision']:.4f} | {f['specificity']:.4f} | {f['flagged_share']:.3f} |"
         )
         if rule.name in prev_flags:
@@ -143,7 +143,7 @@ def render(ckpt, template: Path) -> str:
                 f"| {g['recall']:.4f} | {g['precision']:.4f} | {g['specificity']:.4f} | {g['flagged_share']:.3f} |"
             )
     sub["FLAGS"] = "\n".join(rows)
-    sub.update(comparison_tables(m, [r.name for r in ckpt.calibration.rules]))
+    sub.update(comparison_tables(m, [r.name for r in ckpt.calibration.rules], ckpt.name))
     abl = m.get("ablation", {})
     rows = [
         "| recipe | seeds | emotion macro-F1 | emotion weighted-F1 | contradiction rate | distress macro-F1 |",
@@ -206,7 +206,7 @@ def _f(x, nd=4) -> str:
     return "—" if x is None else f"{x:.{nd}f}"
 
 
-def comparison_tables(m: dict, rules: list[str]) -> dict[str, str]:
+def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> dict[str, str]:
     """HEADLINE (every target, this checkpoint beside the previous one), STB and BEHAVIOUR tables."""
     prev = m.get("previous", {})
     pname = prev.get("name", "previous")
@@ -218,7 +218,7 @@ def comparison_tables(m: dict, rules: list[str]) -> dict[str, str]:
             d = d[k]
         return d
 
-    rows = [f"| figure | target | {pname} | this model |", "|---|---|---|---|"]
+    rows = [f"| figure | target | {pname} | {name} |", "|---|---|---|---|"]
     spec = [
         ("stb test: suicidewatch recall (label 1)", "≥ 0.90", ("stb_test", "suicidewatch_recall"), _f),
         (

@@ -267,7 +267,7 @@ class SuiteReport:
             "kinds": {
                 r.kind: {
                     "expect": r.expect,
-                    "target": f"≥ {BARS[r.kind]:.0%}",
+                    "target": f"≥ {BARS[r.kind]:.0%}" if BARS[r.kind] < 1 else "100%",
                     "n": r.n,
                     "pass_rate": r.rate,
                     "mean_sw": None if math.isnan(r.mean_sw) else r.mean_sw,

@@ -2,9 +2,10 @@
 the per-kind pass-rate bars (`suite.BARS`).
 
 The checkpoint is `cmhl_desktop.core.paths.default_checkpoint()` (or the folder in the environment
-variable CMHL_BEHAVIOUR_MODEL, to hold a candidate to the same bars). cmhl-minilm-v1 is known to fail
-(issue 11: it flags everyday chatter and misses diluted crisis sentences), so for that checkpoint the
-bars are xfail(strict=False); any other checkpoint must meet them.
+variable CMHL_BEHAVIOUR_MODEL, to hold a candidate to the same bars). A checkpoint with measured rates
+in `MEASURED` is also held to them (less a margin), so a change that makes it worse fails; where its
+measured rate is below the bar, the bar is xfail(strict=True): reaching the bar makes that test fail
+until the entry is updated. Any other checkpoint must meet the bars.
 """
 
 from __future__ import annotations
@@ -23,7 +24,19 @@ from .filler import ALL_FILLER, FILLER
 from .posts_crisis import CRISIS_STATEMENTS, NEGATED, PAST_RESOLVED
 from .posts_everyday import EVERYDAY, IDIOMS, NO_CONTENT_OTHER, NO_CONTENT_STRICT
 
-KNOWN_FAILING = {"cmhl-minilm-v1": "issue 11: v1 flags everyday text and misses diluted crisis sentences"}
+# Pass rates measured with the "test" profile (`report` below) on this machine, fp32 and bf16 alike.
+MEASURED: dict[str, dict[str, float]] = {
+    "cmhl-minilm-v2": {
+        "crisis_short": 0.93,
+        "crisis_diluted": 0.88,
+        "negated": 0.60,
+        "past_resolved": 0.32,
+        "idioms": 0.79,
+        "everyday": 0.94,
+        "no_content": 1.00,
+    },
+}
+MARGIN = 0.05  # rounding and the small bf16/fp32 differences between CPUs
 LEXICON_DIR = DATA / "lexicons" / "suicide_risk_lexicon"
 
 
@@ -210,21 +223,33 @@ def report():
     return rep
 
 
-def _known_failing(request, rep) -> None:
-    if rep.model in KNOWN_FAILING:
-        request.applymarker(pytest.mark.xfail(strict=False, reason=KNOWN_FAILING[rep.model]))
-
-
 @pytest.mark.slow
 @needs_checkpoint
 @pytest.mark.parametrize("kind", list(suite.KINDS))
 def test_pass_rate_meets_the_bar(kind, report, request):
-    _known_failing(request, report)
+    known = MEASURED.get(report.model, {}).get(kind)
+    if known is not None and known < suite.BARS[kind]:
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True, reason=f"issue 11: {report.model} measured {known:.2f}, bar {suite.BARS[kind]}"
+            )
+        )
     row = report.row(kind)
     failed = [c.id for c in report.failures(kind)][:12]
     assert row.rate >= suite.BARS[kind], (
         f"{kind}: {row.passed}/{row.n} pass, bar {suite.BARS[kind]}; failing e.g. {failed}"
     )
+
+
+@pytest.mark.slow
+@needs_checkpoint
+@pytest.mark.parametrize("kind", list(suite.KINDS))
+def test_pass_rate_does_not_fall_below_what_was_measured(kind, report):
+    known = MEASURED.get(report.model, {}).get(kind)
+    if known is None:
+        pytest.skip(f"no measured rates for {report.model}")
+    row = report.row(kind)
+    assert row.rate >= known - MARGIN, f"{kind}: {row.passed}/{row.n}, measured {known:.2f}"
 
 
 @pytest.mark.slow

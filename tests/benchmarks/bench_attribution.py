@@ -29,7 +29,7 @@ from cmhl_desktop.core.offline import go_offline  # noqa: E402
 go_offline()
 
 DATA = ROOT.parent / "shared" / "data" / "distress" / "posts.csv"
-SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
+SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v2"
 
 
 def log(msg: str) -> None:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
-SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v1"
+SHIPPED = ROOT / "model" / "checkpoints" / "cmhl-minilm-v2"
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
