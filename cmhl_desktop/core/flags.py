@@ -6,7 +6,10 @@ precision-recall points. `FlagPolicy` starts from those stored thresholds; movin
 picks a new threshold from the stored points (no data, no re-scoring), and `reflag` re-applies the
 policy to already scored results in one vectorised pass (the GUI's target-recall control).
 
-A post is flagged when any rule fires: `score >= threshold`.
+A post is flagged when any rule fires: `score >= threshold`. This module is the one owner of the
+flag decisions (docs/ARCHITECTURE.md, "One owner per decision"): which rules fire (`fires`, `apply`,
+`reflag`), which class a post is explained for (`explain_class`) and the order "by concern" in which
+posts are shown (`concern_key`). Scoring, attribution, the session and the views ask here.
 """
 
 from __future__ import annotations
@@ -168,6 +171,32 @@ class FlagPolicy:
         names = [r.name for r, h in zip(self.rules, hit, strict=True) if h]
         return bool(names), names
 
+    def explain_class(self, row: PostResult | np.ndarray | Mapping[str, float]) -> tuple[str, str]:
+        """(class, reason) a post's distress words are explained for, at the current thresholds:
+        when a "class" rule fires (e.g. suicidewatch), its class (the most probable one if several
+        fire); when only a "not_class" rule fires (any-distress = 1 - P(control)), the most probable
+        class that no not_class rule excludes; otherwise the top class. reason: "flag:<rule>" or
+        "top". `row`: a PostResult, a probability vector in label order or a {label: p} mapping.
+        Raises PolicyError for a post without probabilities (not scored)."""
+        if isinstance(row, PostResult):
+            row = row.distress_probs
+        if isinstance(row, Mapping):
+            row = [row.get(lab, math.nan) for lab in self.labels]
+        probs = np.asarray(row, dtype=np.float64)
+        if probs.shape != (len(self.labels),) or not np.isfinite(probs).any():
+            raise PolicyError("this post has no distress probabilities (it was not scored)")
+        p = np.where(np.isfinite(probs), probs, -1.0)  # a missing probability never wins
+        fired = [r for r, hit in zip(self.rules, self.fires(probs)[0], strict=True) if hit]
+        named = [r for r in fired if r.kind == "class"]
+        if named:
+            best = max(named, key=lambda r: p[self.labels.index(r.cls)])
+            return best.cls, f"flag:{best.name}"
+        if fired:
+            excluded = {r.cls for r in self.rules if r.kind == "not_class"}
+            others = [i for i, lab in enumerate(self.labels) if lab not in excluded] or range(len(p))
+            return self.labels[max(others, key=lambda i: p[i])], f"flag:{fired[0].name}"
+        return self.labels[int(np.argmax(p))], "top"
+
     def probs_matrix(self, results: Sequence[PostResult]) -> np.ndarray:
         """(N, K) distress probabilities of results, NaN rows for posts that were not scored."""
         out = np.full((len(results), len(self.labels)), np.nan)
@@ -204,6 +233,15 @@ class FlagPolicy:
         return int(flagged.sum())
 
     # ------------------------------------------------------------------ describing
+
+    def flagged_by_rule(self, results: Sequence[PostResult | None]) -> dict[str, int]:
+        """How many results each rule flags (as stored on them by `reflag`/scoring), every rule listed."""
+        counts = dict.fromkeys(self.rule_names, 0)
+        for r in results:
+            if r is not None and r.flagged:
+                for name in r.flag_rules:
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def summary(self) -> dict[str, dict]:
         """Per rule: what it scores, the current threshold, the target it was picked for, and the
@@ -245,3 +283,12 @@ class FlagPolicy:
                 )
             )
         return rows
+
+
+def concern_key(result: PostResult, row: int) -> tuple:
+    """Sort key of the order "by concern" (ascending = most concerning first): flagged posts first,
+    then by the any-distress score, highest first; posts without a score last; ties in input order.
+    The one definition of that order: the results table's "flagged first" sort and the session's
+    `concern_order` both use it."""
+    score = result.distress_score
+    return (0 if result.flagged else 1, -score if math.isfinite(score) else math.inf, row)

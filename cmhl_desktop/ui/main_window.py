@@ -1484,7 +1484,7 @@ def explain_many(
 
 
 def render_explanation(text: str, expl, tokens: bool) -> str:
-    from cmhl_desktop.core.attribution import render_html
+    from cmhl_desktop.core.highlights import render_html
 
     if tokens:
         try:
