@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from cmhl.calibration import Calibration, FlagRule, pick_threshold, pr_points
 
-from cmhl_desktop.core.flags import FlagPolicy, PolicyError, concern_key
+from cmhl_desktop.core.flags import FlagPolicy, PolicyError
 from cmhl_desktop.core.results import PostResult
 from cmhl_desktop.core.scoring import Scorer, ScoringOptions
 
@@ -214,15 +214,3 @@ def test_explain_class_at_the_current_thresholds():
     assert policy.explain_class(scored) == ("depression", "flag:any_distress")
     with pytest.raises(PolicyError, match="not scored"):
         policy.explain_class(PostResult(status="empty"))
-
-
-def test_concern_order_flagged_first_then_by_score():
-    rows = [
-        PostResult(flagged=False, distress_score=0.9),
-        PostResult(flagged=True, distress_score=0.4),
-        PostResult(status="empty"),
-        PostResult(flagged=True, distress_score=0.8),
-        PostResult(flagged=False, distress_score=0.1),
-    ]
-    order = sorted(range(len(rows)), key=lambda i: concern_key(rows[i], i))
-    assert order == [3, 1, 0, 4, 2]

@@ -8,8 +8,8 @@ policy to already scored results in one vectorised pass (the GUI's target-recall
 
 A post is flagged when any rule fires: `score >= threshold`. This module is the one owner of the
 flag decisions (docs/ARCHITECTURE.md, "One owner per decision"): which rules fire (`fires`, `apply`,
-`reflag`), which class a post is explained for (`explain_class`) and the order "by concern" in which
-posts are shown (`concern_key`). Scoring, attribution, the session and the views ask here.
+`reflag`) and which class a post is explained for (`explain_class`). Scoring, attribution, the
+session and the views ask here; the order "by concern" is the session's (`session.concern_key`).
 """
 
 from __future__ import annotations
@@ -283,12 +283,3 @@ class FlagPolicy:
                 )
             )
         return rows
-
-
-def concern_key(result: PostResult, row: int) -> tuple:
-    """Sort key of the order "by concern" (ascending = most concerning first): flagged posts first,
-    then by the any-distress score, highest first; posts without a score last; ties in input order.
-    The one definition of that order: the results table's "flagged first" sort and the session's
-    `concern_order` both use it."""
-    score = result.distress_score
-    return (0 if result.flagged else 1, -score if math.isfinite(score) else math.inf, row)

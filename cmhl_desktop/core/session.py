@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import os
 import threading
 import time
@@ -60,6 +61,15 @@ class SessionError(RuntimeError):
 
 def now_iso() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def concern_key(result: PostResult, row: int) -> tuple:
+    """Sort key of the order "by concern" (ascending = most concerning first): flagged posts first,
+    then by the any-distress score, highest first; posts without a score last; ties in input order.
+    The one definition of that order: the results table's "flagged first" sort, `concern_order`
+    and the order posts are explained in all use it."""
+    score = result.distress_score
+    return (0 if result.flagged else 1, -score if math.isfinite(score) else math.inf, row)
 
 
 def check_output(out_path: str | Path, input_path: str | Path | None = None) -> Path:
@@ -430,8 +440,6 @@ class ScoringSession:
 
     def concern_order(self) -> list[int]:
         """Rows with a result, most concerning first (`flags.concern_key`)."""
-        from .flags import concern_key
-
         present = [i for i, r in enumerate(self.results) if r is not None]
         return sorted(present, key=lambda i: concern_key(self.results[i], i))
 
