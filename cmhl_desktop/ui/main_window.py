@@ -6,7 +6,7 @@ current target recalls, the review, the counts and the export; the window turns 
 session calls and shows what changed. Its parts: `results_panel` (flag controls, filters, table,
 counts), `detail_view` (one post), `explanations` (highlights and their cache), `jobs` (every piece
 of long work, run on a worker thread as a plain function of a TaskState), `window_settings`,
-`errors` and `menus`. Nothing here logs or shows post text outside the post views.
+`errors` and `window_layout` (actions, menus, splitter, status bar). Nothing here logs or shows post text outside the post views.
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter
 
 from cmhl_desktop.core import paths
 from cmhl_desktop.core.session import ScoringSession
-from cmhl_desktop.ui import menus
+from cmhl_desktop.ui import window_layout
 from cmhl_desktop.ui.detail_view import DetailView
-from cmhl_desktop.ui.dialogs import AboutDialog, model_card_dialog, shortcuts_dialog
+from cmhl_desktop.ui.dialogs import AboutDialog, ask_export_path, model_card_dialog, shortcuts_dialog
 from cmhl_desktop.ui.errors import ErrorReporter, describe_error, is_expected, log_exception
 from cmhl_desktop.ui.explanations import Explanations
 from cmhl_desktop.ui.jobs import JobRunner
+from cmhl_desktop.ui.model_loader import ModelLoader
 from cmhl_desktop.ui.results_panel import ResultsPanel
 from cmhl_desktop.ui.window_settings import WindowSettings
 
@@ -37,6 +38,7 @@ OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
 
 class MainWindow(QMainWindow):
+    APP = APP
     model_ready = Signal(str)
     model_failed = Signal(str)
     table_ready = Signal(int)
@@ -73,7 +75,7 @@ class MainWindow(QMainWindow):
         self.errors = ErrorReporter(self, interactive)
         self.errors.shown.connect(self.error_shown)
         self.results = ResultsPanel(self.session, self.jobs.progress_row)
-        self.results.model.flag_icon = menus.icon("flag")
+        self.results.model.flag_icon = window_layout.icon("flag")
         self.results.flag_panel.target_changed.connect(self.on_target_changed)
         self.results.current_changed.connect(lambda _row: self._show_current())
         # the table and the flag controls, as tests and tools reach them
@@ -89,35 +91,18 @@ class MainWindow(QMainWindow):
         self.detail.explain_requested.connect(self.explanations.request)
         self.detail.tokens_toggled.connect(self.explanations.set_tokens)
 
-        self.setWindowTitle(APP)
-        self.setWindowIcon(menus.icon("app"))
-        self.setAcceptDrops(True)
-        self.resize(1360, 860)
-        menus.build(self)
+        window_layout.build(self)
         self._rebuild_recent_menu()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        self.splitter.addWidget(self.results)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([870, 530])
-        self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
-        self.model_label = QLabel("Model: loading…")
-        self.model_label.setObjectName("modelLabel")
-        self.offline_label = QLabel("● Offline — nothing leaves this computer")
-        self.offline_label.setObjectName("offline")
-        self.offline_label.setToolTip(
-            "CMHL Desktop has no network code: files, scores and reviews stay on this computer."
-        )
-        self.statusBar().addPermanentWidget(self.model_label)
-        self.statusBar().addPermanentWidget(self.offline_label)
         self.prefs.restore_layout(self, self._splitters())
         self.detail.reviewer_edit.setText(self.prefs.reviewer)
         self._update_actions()
+        self.loader = ModelLoader(
+            self.jobs, self.errors, self.model_label, self._status, lambda: self.session.model
+        )
+        self.loader.loaded.connect(self._on_model_loaded)
+        self.loader.failed.connect(self.model_failed)
         if autoload:
-            QTimer.singleShot(0, self._autoload_model)
+            QTimer.singleShot(0, lambda: self.loader.autoload(self._model_dir, self.prefs.model_dir))
 
     def _splitters(self) -> dict[str, QSplitter]:
         return {"splitter": self.splitter, "detail_splitter": self.detail.splitter}
@@ -131,15 +116,6 @@ class MainWindow(QMainWindow):
 
     # ================================================================== model
 
-    def _autoload_model(self) -> None:
-        path = self._model_dir or self.prefs.model_dir or paths.default_checkpoint()
-        if not Path(path).is_dir():
-            self.model_label.setText("Model: none")
-            self._status("No model found: choose a checkpoint folder in Model → Choose checkpoint folder…")
-            self.model_failed.emit(f"{path}: not a folder")
-            return
-        self.load_model(path)
-
     def load_default_model(self) -> None:
         self.load_model(paths.default_checkpoint())
 
@@ -152,25 +128,7 @@ class MainWindow(QMainWindow):
 
     def load_model(self, path: str | Path) -> None:
         """Load a checkpoint on a worker; on failure the current model stays."""
-        if self.jobs.running("load") or self.jobs.closing:
-            return
-        if self.jobs.running("score") or self.jobs.running("explain-all"):
-            self.show_error(
-                "Model", "Wait for the running task to finish (or cancel it) before changing the model."
-            )
-            return
-        path = Path(path)
-        self.model_label.setText(f"Model: loading {path.name}…")
-        self._status(f"Loading model {path.name}…")
-
-        def work(state, emit):
-            from cmhl_desktop.ui.model_loader import load_for_window
-
-            return load_for_window(path)
-
-        self.jobs.start(
-            "load", work, on_done=self._on_model_loaded, on_error=lambda e: self._on_model_failed(path, e)
-        )
+        self.loader.load(path)
 
     def _on_model_loaded(self, model) -> None:
         self.session.set_model(model)
@@ -192,19 +150,6 @@ class MainWindow(QMainWindow):
                 10000,
             )
             self._show_current()
-
-    def _on_model_failed(self, path: Path, e: BaseException) -> None:
-        msg = describe_error(e)
-        if not is_expected(e):
-            log_exception("loading a model", e)
-        current = self.session.model
-        self.model_label.setText(f"Model: {current.name}" if current else "Model: none")
-        self._status("The model could not be loaded.", 8000)
-        stays = "The current model stays loaded." if current else "Choose another folder in the Model menu."
-        self.show_error(
-            "Cannot load model", f"The folder {path} is not a usable CMHL checkpoint:\n\n{msg}\n\n{stays}"
-        )
-        self.model_failed.emit(msg)
 
     def show_model_card(self) -> None:
         model = self.session.model
@@ -310,7 +255,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _rebuild_recent_menu(self) -> None:
-        menus.fill_recent(self.recent_menu, self.prefs.recent_files(), self.open_path)
+        window_layout.fill_recent(self.recent_menu, self.prefs.recent_files(), self.open_path)
 
     # ================================================================== scoring
 
@@ -453,21 +398,11 @@ class MainWindow(QMainWindow):
     # ================================================================== export
 
     def export_dialog(self) -> None:
-        if not self._can_export():
-            return
-        table = self.session.table
-        start_dir = self.prefs.export_dir or str(Path(table.source).parent)
-        stem = Path(table.source).stem
-        suggestion = Path(start_dir) / (f"{stem}.xlsx" if table.kind == "scored" else f"{stem}-cmhl.xlsx")
-        f, chosen = QFileDialog.getSaveFileName(
-            self, "Export results", str(suggestion), "Excel workbook (*.xlsx);;CSV (*.csv)"
-        )
-        if not f:
-            return
-        out = Path(f)
-        if out.suffix.lower() not in (".xlsx", ".csv", ".tsv"):
-            out = out.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
-        self.export_to(out)
+        if self._can_export():
+            table = self.session.table
+            out = ask_export_path(self, Path(table.source), table.kind == "scored", self.prefs.export_dir)
+            if out is not None:
+                self.export_to(out)
 
     def _can_export(self) -> bool:
         s = self.session

@@ -1,8 +1,9 @@
-"""The window's actions, menus, toolbar and plain-key shortcuts (what the F1 list describes).
+"""The window's layout: its actions, menus, toolbar and plain-key shortcuts (what the F1 list
+describes), the splitter between the results panel and the post, and the status bar.
 
-`build(window)` makes every action as an attribute of the window (`act_open`, `act_export`, …,
-`status_actions` for the review keys 1-4), fills the menu bar and the toolbar, and connects each to
-the window's method of the same job."""
+`build(window)` makes every action an attribute of the window (`act_open`, `act_export`, …,
+`status_actions` for the review keys 1-4), connected to the window's method of the same job; it
+expects the window's parts (`results`, `detail`, `jobs`, `explanations`) to exist."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSplitter, QToolBar
 
 from cmhl_desktop.core import paths
 from cmhl_desktop.core.results import REVIEW_STATUSES
@@ -34,7 +35,11 @@ def _action(w: QMainWindow, text: str, slot: Callable, shortcut=None, tip: str |
 
 
 def build(w) -> None:
-    """Actions, menus, toolbar and shortcuts of a `MainWindow`."""
+    """Actions, menus, toolbar, shortcuts, central splitter and status bar of a `MainWindow`."""
+    w.setWindowTitle(w.APP)
+    w.setWindowIcon(icon("app"))
+    w.setAcceptDrops(True)
+    w.resize(1360, 860)
     std = QKeySequence.StandardKey
     w.act_open = _action(
         w,
@@ -122,6 +127,26 @@ def build(w) -> None:
     w.sc_next = QShortcut(QKeySequence("J"), w, activated=lambda: w.goto_flagged(+1))
     w.sc_prev = QShortcut(QKeySequence("K"), w, activated=lambda: w.goto_flagged(-1))
     w.sc_note = QShortcut(QKeySequence("N"), w, activated=w.focus_note)
+
+    w.splitter = QSplitter(Qt.Orientation.Horizontal)
+    w.splitter.setObjectName("mainSplitter")
+    w.splitter.addWidget(w.results)
+    w.splitter.addWidget(w.detail)
+    w.splitter.setStretchFactor(0, 3)
+    w.splitter.setStretchFactor(1, 2)
+    w.splitter.setSizes([870, 530])
+    w.splitter.setChildrenCollapsible(False)
+    w.setCentralWidget(w.splitter)
+
+    w.model_label = QLabel("Model: loading…")
+    w.model_label.setObjectName("modelLabel")
+    w.offline_label = QLabel("● Offline — nothing leaves this computer")
+    w.offline_label.setObjectName("offline")
+    w.offline_label.setToolTip(
+        "CMHL Desktop has no network code: files, scores and reviews stay on this computer."
+    )
+    w.statusBar().addPermanentWidget(w.model_label)
+    w.statusBar().addPermanentWidget(w.offline_label)
 
 
 def fill_recent(menu: QMenu, files: list[str], open_path: Callable[[str], None]) -> None:
