@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -72,8 +71,6 @@ class Task(QObject):
     on_progress(done, total) and on_chunk(obj) while it runs; then, after the thread has stopped,
     one of on_done(result), on_error(exc), on_cancelled()."""
 
-    started_at: float
-
     def __init__(
         self,
         name: str,
@@ -115,19 +112,11 @@ class Task(QObject):
 
     def start(self) -> Task:
         _running.add(self)
-        self.started_at = time.perf_counter()
         self._thread.start()
         return self
 
     def cancel(self) -> None:
         self.state.cancel()
-
-    @property
-    def cancelled(self) -> bool:
-        return self.state.cancelled
-
-    def is_running(self) -> bool:
-        return self in _running
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until the thread has stopped, then deliver its queued signals. Used on close/tests."""
