@@ -162,12 +162,16 @@ class MainWindow(QMainWindow):
     # ================================================================== opening
 
     def open_file_dialog(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Open posts", self.prefs.open_dir, OPEN_FILTER)
+        f, _ = QFileDialog.getOpenFileName(
+            self, "Open posts", self.prefs.open_dir or str(Path.home()), OPEN_FILTER
+        )
         if f:
             self.open_path(f)
 
     def open_folder_dialog(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Open a folder of .txt files", self.prefs.open_dir)
+        d = QFileDialog.getExistingDirectory(
+            self, "Open a folder of .txt files", self.prefs.open_dir or str(Path.home())
+        )
         if d:
             self.open_path(d)
 

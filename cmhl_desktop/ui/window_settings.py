@@ -14,6 +14,19 @@ from PySide6.QtWidgets import QMainWindow, QSplitter
 MAX_RECENT = 8
 
 
+class _Text:
+    """A string kept in QSettings under `key`, read and written as an attribute ("" when unset)."""
+
+    def __init__(self, key: str, doc: str) -> None:
+        self.key, self.__doc__ = key, doc
+
+    def __get__(self, obj: WindowSettings, owner=None) -> str:
+        return obj._text(self.key)
+
+    def __set__(self, obj: WindowSettings, value: str | Path) -> None:
+        obj.qsettings.setValue(self.key, str(value))
+
+
 class WindowSettings:
     def __init__(self, settings: QSettings) -> None:
         self.qsettings = settings
@@ -58,21 +71,8 @@ class WindowSettings:
         files = [f for f in self.recent_files() if f != p]
         self.qsettings.setValue("recent/files", [p, *files][:MAX_RECENT])
 
-    @property
-    def open_dir(self) -> str:
-        return self._text("recent/dir") or str(Path.home())
-
-    @open_dir.setter
-    def open_dir(self, folder: str | Path) -> None:
-        self.qsettings.setValue("recent/dir", str(folder))
-
-    @property
-    def export_dir(self) -> str:
-        return self._text("export/dir")
-
-    @export_dir.setter
-    def export_dir(self, folder: str | Path) -> None:
-        self.qsettings.setValue("export/dir", str(folder))
+    open_dir = _Text("recent/dir", "the folder files were last opened from")
+    export_dir = _Text("export/dir", "the folder of the last export")
 
     @property
     def model_dir(self) -> Path | None:
@@ -86,13 +86,7 @@ class WindowSettings:
 
     # ------------------------------------------------------------------ review and flags
 
-    @property
-    def reviewer(self) -> str:
-        return self._text("review/reviewer")
-
-    @reviewer.setter
-    def reviewer(self, name: str) -> None:
-        self.qsettings.setValue("review/reviewer", name)
+    reviewer = _Text("review/reviewer", "the reviewer's name or initials, as last typed")
 
     def target_recalls(self) -> dict[str, float]:
         """{rule: recall} the user last chose (unreadable values are skipped)."""
