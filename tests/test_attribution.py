@@ -15,13 +15,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmhl_desktop.core.attribution import (
-    AttributionError,
-    Explainer,
-    TokenScore,
-    top_words,
-    words_from_tokens,
-)
+from cmhl_desktop.core.attribution import AttributionError, Explainer
+from cmhl_desktop.core.explanation import TokenScore, top_words, words_from_tokens
 from cmhl_desktop.core.highlights import explanation_info, render_html, render_terminal
 from cmhl_desktop.core.tasks import Cancelled, TaskState
 

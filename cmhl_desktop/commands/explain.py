@@ -76,7 +76,8 @@ def _load_text(args) -> str:
 
 
 def run(args) -> int:
-    from ..core.attribution import AttributionError, top_words
+    from ..core.attribution import AttributionError
+    from ..core.explanation import top_words
     from ..core.highlights import render_terminal
     from ..core.paths import default_checkpoint
     from ..core.session import LoadedModel, ScoringSession

@@ -33,13 +33,8 @@ Method (docs/ARCHITECTURE.md, "Word attribution")
   fp32 on the exact path end points (word embeddings of the input / of the baseline, input ids
   unchanged); |delta| <= tolerance * max(|f(x) - f(baseline)|, abs_floor).
 
-Words: a word is a maximal run of non-whitespace characters (Python's `str.isspace`, so NBSP, tabs and
-newlines separate words), so `text[start:end] == word` always holds. Punctuation stays attached to
-the word it touches ("sad." is one word, scored with its full stop), as a reader sees it; a run of
-punctuation between spaces ("—", "!!!") is a word of its own. A subword's score goes to the word(s)
-its character span overlaps (split by overlapping characters when a token crosses a space, which
-byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
-never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
+Words and subwords: `explanation.py` (what an explanation holds, and how subword scores become
+words).
 
 Speed (tests/benchmarks/bench_attribution.py, shipped MiniLM checkpoint, ~150-token posts, 2-core
 CPU): the trained model's integrand peaks sharply where the interpolated embeddings stop looking
@@ -54,18 +49,15 @@ autograd then builds only the input's graph (memory, not time)."""
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import math
-import re
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .results import WordScore
+from .explanation import Explanation, TokenScore, words_from_tokens
 
 HEADS = ("distress", "emotion", "valence", "intensity")
 CLASS_HEADS = ("distress", "emotion")
@@ -74,63 +66,10 @@ BF16_MIN_TOLERANCE = 0.01  # automatic bf16 only for tolerances at least this lo
 # All attribution runs are serialised: they are CPU-bound (nothing to gain from two at once) and
 # they toggle requires_grad on the shared model's parameters.
 _LOCK = threading.RLock()
-_WORD = re.compile(r"\S+")
 
 
 class AttributionError(ValueError):
     """A bad request (unknown head or class); the message says what is allowed."""
-
-
-@dataclass
-class TokenScore:
-    """One subword of the post (special tokens excluded): text[start:end] is what it covers."""
-
-    index: int  # position among the post's content tokens
-    start: int
-    end: int
-    token: str  # the tokenizer's piece, e.g. "##ing"
-    score: float
-
-
-@dataclass
-class Explanation:
-    """Attribution of one post. Scores are in the units of the attributed quantity (logits)."""
-
-    words: list[WordScore]  # every word of the text, in order; usable as PostResult.words
-    tokens: list[TokenScore]  # raw subword scores (tokens read by the model)
-    head: str
-    target_class: str | None  # None for the regression heads
-    target_prob: float  # calibrated P(target_class); the head's value for valence/intensity
-    delta: float  # convergence delta: sum(attributions) - (f(x) - f(baseline))
-    rel_delta: float  # |delta| / max(|f(x) - f(baseline)|, abs_floor)
-    converged: bool  # rel_delta <= tolerance
-    n_steps: int  # gradient evaluations behind the scores (the most of any window); 0 for an empty post
-    windows: int  # windows the post was read in
-    target_value: float = 0.0  # f(x): the attributed quantity (mean over windows)
-    baseline_value: float = 0.0  # f(baseline)
-    objective: str = "logit"
-    truncated: bool = False  # the end of the post was not read
-    target_reason: str = ""  # "given" | "top" | "value" (regression) | "empty"
-    steps_tried: list[int] = field(default_factory=list)  # gradient evaluations of each round (the cost)
-    probs: dict[str, float] = field(default_factory=dict)  # calibrated class probabilities of the head
-
-    @property
-    def target(self) -> str:
-        """'head:class' (or 'head' for a regression head), as stored in PostResult.attribution_target."""
-        return f"{self.head}:{self.target_class}" if self.target_class else self.head
-
-    @property
-    def total(self) -> float:
-        return float(sum(t.score for t in self.tokens))
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready data (NaN, e.g. the probability of an empty post, becomes None)."""
-        d = asdict(self)
-        d["target"] = self.target
-        for k, v in d.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                d[k] = None
-        return d
 
 
 # --------------------------------------------------------------------------- explainer
@@ -558,7 +497,7 @@ class Explainer:
 
     def _empty(self, text: str, head: str) -> Explanation:
         return Explanation(
-            words=[WordScore(m.start(), m.end(), m.group(), 0.0) for m in _WORD.finditer(text)],
+            words=words_from_tokens(text, []),
             tokens=[],
             head=head,
             target_class=None,
@@ -628,39 +567,3 @@ def _frozen(model):
     finally:
         for p, f in zip(params, flags, strict=True):
             p.requires_grad_(f)
-
-
-def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore]:
-    """Every word of `text` (maximal non-whitespace run) with the sum of its subwords' scores."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    scores = [0.0] * len(spans)
-    starts = [s for s, _ in spans]
-    for t in tokens:
-        if t.end <= t.start:
-            continue
-        i = max(bisect.bisect_right(starts, t.start) - 1, 0)
-        hits = []
-        while i < len(spans) and spans[i][0] < t.end:
-            overlap = min(spans[i][1], t.end) - max(spans[i][0], t.start)
-            if overlap > 0:
-                hits.append((i, overlap))
-            i += 1
-        total = sum(o for _, o in hits)
-        for j, o in hits:
-            scores[j] += t.score * o / total
-    return [WordScore(s, e, text[s:e], float(sc)) for (s, e), sc in zip(spans, scores, strict=True)]
-
-
-def top_words(explanation: Explanation, k: int = 10, direction: str = "toward") -> list[WordScore]:
-    """The k words that pushed most toward the target ("toward", scores > 0, largest first), most
-    against it ("against", scores < 0, most negative first), or largest |score| ("abs")."""
-    ws = explanation.words
-    if direction == "toward":
-        ranked = sorted((w for w in ws if w.score > 0), key=lambda w: -w.score)
-    elif direction == "against":
-        ranked = sorted((w for w in ws if w.score < 0), key=lambda w: w.score)
-    elif direction == "abs":
-        ranked = sorted(ws, key=lambda w: -abs(w.score))
-    else:
-        raise ValueError("direction must be 'toward', 'against' or 'abs'")
-    return ranked[: max(int(k), 0)]

@@ -1,6 +1,6 @@
 """Showing word attributions (Qt-free): HTML for the window's post view, ANSI colour or plain marks
 for a terminal, and the one-line summary of an explanation. Nothing here computes attributions
-(`attribution.py` does); everything here only reads an `Explanation`.
+(`attribution.py` does); everything here only reads an `Explanation` (`explanation.py`).
 
 Colours: a diverging scale blended over white, red toward the explained class, blue against it, at
 full strength for the largest |score| shown. Post text is escaped for HTML and stripped of terminal
@@ -14,11 +14,8 @@ import math
 import os
 import re
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # torch comes with it; rendering needs none
-    from .attribution import Explanation
-
+from .explanation import Explanation, top_words
 
 RED = (215, 48, 39)  # toward the target
 BLUE = (49, 104, 178)  # against it
@@ -129,8 +126,6 @@ def render_terminal(
 ) -> str:
     """The post for a terminal: with colour, words on red/blue backgrounds (24-bit ANSI); without,
     words whose |score| >= mark * the largest are written [word:+0.42]. Then the top words."""
-    from .attribution import top_words
-
     color = use_colour() if color is None else color
     scale = scale_of(explanation, tokens)
     parts, last = [], 0

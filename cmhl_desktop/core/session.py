@@ -45,7 +45,8 @@ from .review_store import Review, ReviewStore
 from .tasks import TaskState
 
 if TYPE_CHECKING:
-    from .attribution import Explainer, Explanation
+    from .attribution import Explainer
+    from .explanation import Explanation
     from .flags import FlagPolicy
     from .readers import InputTable
     from .scoring import Scorer, ScoringOptions
