@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from cmhl_desktop.core.flags import FlagPolicy, PolicyError
+from cmhl_desktop.core.loaded_model import LoadedModel
 from cmhl_desktop.core.results import PostResult
-from cmhl_desktop.core.session import Counts, LoadedModel, ScoringSession, SessionError, concern_key
+from cmhl_desktop.core.session import ScoringSession, SessionError
 from cmhl_desktop.core.tasks import Cancelled, TaskState
+from cmhl_desktop.core.triage import Counts, concern_key
 
 POSTS = [
     "I can't sleep and nothing feels worth it any more.",

@@ -79,8 +79,9 @@ def run(args) -> int:
     from ..core.attribution import AttributionError
     from ..core.explanation import top_words
     from ..core.highlights import render_terminal
+    from ..core.loaded_model import LoadedModel
     from ..core.paths import default_checkpoint
-    from ..core.session import LoadedModel, ScoringSession
+    from ..core.session import ScoringSession
 
     try:
         text = _load_text(args)

@@ -9,7 +9,7 @@ policy to already scored results in one vectorised pass (the GUI's target-recall
 A post is flagged when any rule fires: `score >= threshold`. This module is the one owner of the
 flag decisions (docs/ARCHITECTURE.md, "One owner per decision"): which rules fire (`fires`, `apply`,
 `reflag`) and which class a post is explained for (`explain_class`). Scoring, attribution, the
-session and the views ask here; the order "by concern" is the session's (`session.concern_key`).
+session and the views ask here; the order "by concern" is `triage.concern_key`.
 """
 
 from __future__ import annotations

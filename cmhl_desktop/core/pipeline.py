@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .session import EXPLAIN_MODES, LoadedModel, ScoringSession, check_output
+from .loaded_model import LoadedModel
+from .session import EXPLAIN_MODES, ScoringSession, check_output
 from .tasks import TaskState
 
 

@@ -19,7 +19,7 @@ Threads: long work is split into a part that only reads the session and may run 
 on the session's own thread (the GUI thread, or the CLI's only thread): `attach`, `begin_scoring`,
 `add_scores`, `end_scoring`, `keep_words` and the setters. `generation` changes with every new input
 or run, so the window can drop what a worker delivers late for an older one. The model is used by
-one piece of work at a time (`LoadedModel.lock`).
+one piece of work at a time (`LoadedModel.lock`, loaded_model.py).
 
 Imports of torch-backed modules (readers, flags, scoring, attribution) happen inside methods: the
 window imports this module before its first paint.
@@ -29,27 +29,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .export import ExportError, RunInfo, export_csv, export_xlsx
+from .loaded_model import LoadedModel
 from .results import REVIEW_STATUSES, PostResult
 from .review_store import Review, ReviewStore
 from .tasks import TaskState
+from .triage import Counts, concern_key
 
 if TYPE_CHECKING:
-    from .attribution import Explainer
     from .explanation import Explanation
     from .flags import FlagPolicy
     from .readers import InputTable
-    from .scoring import Scorer, ScoringOptions
 
 EXPLAIN_MODES = ("none", "flagged", "all")
 OUTPUT_SUFFIXES = (".xlsx", ".csv", ".tsv")
@@ -62,15 +59,6 @@ class SessionError(RuntimeError):
 
 def now_iso() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def concern_key(result: PostResult, row: int) -> tuple:
-    """Sort key of the order "by concern" (ascending = most concerning first): flagged posts first,
-    then by the any-distress score, highest first; posts without a score last; ties in input order.
-    The one definition of that order: the results table's "flagged first" sort, `concern_order`
-    and the order posts are explained in all use it."""
-    score = result.distress_score
-    return (0 if result.flagged else 1, -score if math.isfinite(score) else math.inf, row)
 
 
 def check_output(out_path: str | Path, input_path: str | Path | None = None) -> Path:
@@ -95,107 +83,6 @@ def check_output(out_path: str | Path, input_path: str | Path | None = None) -> 
         if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
             raise ExportError(f"{out.name}: refusing to overwrite the input file; choose another name")
     return out
-
-
-@dataclass(eq=False)
-class LoadedModel:
-    """A loaded checkpoint with its scorer and, built on first use, its explainer."""
-
-    ckpt: Any  # cmhl.checkpoint.LoadedCheckpoint
-    scorer: Scorer
-    # Scoring and attribution share the model (Captum hooks its embedding layer): one at a time.
-    # Scoring takes it per chunk, so an explanation asked for during a long run waits one chunk.
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    explainer_options: dict[str, Any] = field(default_factory=dict)  # `Explainer` keyword arguments
-    _explainer: Explainer | None = None
-
-    @classmethod
-    def load(
-        cls,
-        path: str | Path,
-        options: ScoringOptions | None = None,
-        explainer_options: dict[str, Any] | None = None,
-    ) -> LoadedModel:
-        """Load a checkpoint folder (checked against its manifest). Raises CheckpointError."""
-        from cmhl.checkpoint import load_checkpoint
-
-        return cls.from_checkpoint(load_checkpoint(Path(path)), options, explainer_options)
-
-    @classmethod
-    def from_checkpoint(
-        cls, ckpt, options: ScoringOptions | None = None, explainer_options: dict[str, Any] | None = None
-    ) -> LoadedModel:
-        from .scoring import Scorer
-
-        return cls(ckpt, Scorer(ckpt, options), explainer_options=dict(explainer_options or {}))
-
-    @property
-    def name(self) -> str:
-        return self.ckpt.name
-
-    @property
-    def path(self) -> Path:
-        return Path(self.ckpt.path)
-
-    @property
-    def sha256(self) -> str:
-        return self.ckpt.sha256
-
-    @property
-    def distress_labels(self) -> list[str]:
-        return list(self.ckpt.config.distress_labels)
-
-    @property
-    def emotion_labels(self) -> list[str]:
-        return list(self.ckpt.config.emotion_labels)
-
-    @property
-    def circumplex(self) -> dict[str, list[float]]:
-        return dict(self.ckpt.config.circumplex)
-
-    @property
-    def rules(self) -> list:
-        """The checkpoint's flag rules (`cmhl.calibration.FlagRule`) at their stored thresholds."""
-        return list(self.ckpt.calibration.rules)
-
-    def explainer(self) -> Explainer:
-        """The attribution engine (imports Captum on first use); call it holding `lock`."""
-        if self._explainer is None:
-            from .attribution import Explainer
-
-            self._explainer = Explainer(self.ckpt, **self.explainer_options)
-        return self._explainer
-
-
-@dataclass
-class Counts:
-    """What a session's results add up to; kept up to date as results, flags and reviews change."""
-
-    rows: int = 0  # input rows
-    done: int = 0  # rows with a result, of any status
-    scored: int = 0  # status ok or truncated
-    empty: int = 0
-    errors: int = 0
-    truncated: int = 0
-    flagged: int = 0
-    reviewed: int = 0  # review status other than "unreviewed"
-    by_category: Counter = field(default_factory=Counter)  # scored rows per top distress class
-    flagged_by_rule: Counter = field(default_factory=Counter)
-
-    def add(self, r: PostResult, sign: int = 1) -> None:
-        """Count one result in (sign 1) or out (sign -1)."""
-        self.done += sign
-        self.scored += sign * r.scored
-        self.empty += sign * (r.status == "empty")
-        self.errors += sign * r.status.startswith("error")
-        self.truncated += sign * (r.status == "truncated")
-        self.reviewed += sign * (r.review_status != "unreviewed")
-        if r.scored:
-            self.by_category[r.category] += sign
-        if r.flagged:
-            self.flagged += sign
-            for name in r.flag_rules:
-                self.flagged_by_rule[name] += sign
 
 
 class ScoringSession:

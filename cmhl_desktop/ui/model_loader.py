@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel
 
 from cmhl_desktop.core import paths
-from cmhl_desktop.core.session import LoadedModel
+from cmhl_desktop.core.loaded_model import LoadedModel
 from cmhl_desktop.ui.errors import ErrorReporter, describe_error, is_expected, log_exception
 from cmhl_desktop.ui.jobs import JobRunner
 

@@ -18,7 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QIcon
 
 from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES, PostResult
-from cmhl_desktop.core.session import concern_key
+from cmhl_desktop.core.triage import concern_key
 from cmhl_desktop.ui import qt_compat
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the input row index (0-based) behind a table row
