@@ -148,7 +148,8 @@ class ScoringSession:
 
     def set_target_recalls(self, target: float | Mapping[str, float] | None, reflag: bool = True) -> None:
         """A float moves every rule of the model; a mapping moves the rules it names; None: nothing.
-        Raises PolicyError (and moves nothing) for an unknown rule or a bad recall."""
+        Raises PolicyError for an unknown rule or a bad recall, SessionError for a float without a
+        model (which rules there are is the model's to say)."""
         if target is None:
             return
         if not isinstance(target, Mapping):
