@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.loader.load(path)
 
     def _on_model_loaded(self, model) -> None:
+        previous = self.session.model
         self.session.set_model(model)
         self.prefs.model_dir = model.path
         self.model_label.setText(f"Model: {model.name}")
@@ -141,14 +142,15 @@ class MainWindow(QMainWindow):
         self.explanations.clear()
         self._update_actions()
         self.model_ready.emit(model.name)
-        if self._score_pending and self.session.table is not None:
+        if self._score_pending and self.session.needs_scoring:
             self._score_pending = False
             self.start_scoring()
-        elif self.session.table is not None and self.model.results:
-            self._status(
-                "Model changed: the results shown come from the previous model; File → Re-score to update.",
-                10000,
-            )
+        elif self.session.counts.done:  # the post on screen can now be explained
+            if previous is not None:
+                self._status(
+                    "Model changed: the results shown come from the previous model; File → Re-score to update.",
+                    10000,
+                )
             self._show_current()
 
     def show_model_card(self) -> None:
@@ -243,6 +245,7 @@ class MainWindow(QMainWindow):
         self.detail.clear()
         self.setWindowTitle(f"{path.name} — {APP}")
         self.results.show_input()
+        self._score_pending = s.needs_scoring and s.model is None  # this input, not an earlier one
         if not s.needs_scoring:
             self._status(
                 f"Reopened an export of {table.meta.get('input_name', path.name)}: "
@@ -250,8 +253,7 @@ class MainWindow(QMainWindow):
                 10000,
             )
             self.results.select_first()
-        elif s.model is None:
-            self._score_pending = True
+        elif self._score_pending:
             self._status("Waiting for the model to load before scoring…")
         self.table_ready.emit(len(s.texts))
         if s.needs_scoring and s.model is not None:

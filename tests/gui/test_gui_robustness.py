@@ -59,6 +59,22 @@ def test_cancel_mid_run_keeps_the_window_working(qtbot, make_window, tmp_path):
     assert w.proxy.rowCount() == 6 and w.model.complete()
 
 
+def test_counts_after_a_cancel_are_those_of_the_rows_shown(qtbot, make_window, tmp_path):
+    """Cancelled after the first rows arrived: the counts line and each flag rule's line count them."""
+    big = write_posts(tmp_path / "big.csv", n=6000)
+    w = make_window()
+    w.model.rowsInserted.connect(lambda *_: w.jobs.cancel_current())
+    with qtbot.waitSignal(w.scoring_cancelled, timeout=120_000) as blocker:
+        w.open_path(big, ask=False)
+    shown = [r for r in w.model.results if r is not None]
+    assert 0 < blocker.args[0] == len(shown) < 6000
+    assert any(r.flagged for r in shown)
+    for name, label in w.flag_panel.infos.items():
+        n = sum(name in r.flag_rules for r in shown)
+        assert f"{n:,} flagged here" in label.text()
+    assert f"⚑ {sum(r.flagged for r in shown):,} flagged" in w.results.count_label.text()
+
+
 def test_escape_cancels(qtbot, make_window, tmp_path):
     big = write_posts(tmp_path / "big.csv", n=6000)
     w = make_window()
@@ -239,3 +255,26 @@ def test_model_card_about_and_shortcuts(qtbot, make_window):
     for key in ("J", "K", "Ctrl+Down", "1", "4", "Ctrl+E", "Ctrl+O"):
         assert key in text
     w._shortcuts.close()
+
+
+def test_reopening_an_export_while_the_model_loads_keeps_its_targets(
+    qtbot, make_window, tmp_path, tiny_checkpoint_dir
+):
+    from cmhl.checkpoint import load_checkpoint
+
+    from cmhl_desktop.cli import main
+
+    src = write_posts(tmp_path / "posts.csv")
+    out = tmp_path / "scored.xlsx"
+    args = ["score", str(src), "-o", str(out), "--model", str(tiny_checkpoint_dir)]
+    assert main([*args, "--target-recall", "suicidewatch=0.8"]) == 0
+    w = make_window(wait_model=False, autoload=False)
+    with qtbot.waitSignal(w.table_ready, timeout=30_000):
+        w.open_path(out, ask=False)
+    assert w.session.target_recall("suicidewatch") == 0.8
+    with qtbot.waitSignal(w.model_ready, timeout=120_000):
+        w.load_model(tiny_checkpoint_dir)
+    assert w.flag_panel.spins["suicidewatch"].value() == pytest.approx(0.8)
+    rule = load_checkpoint(tiny_checkpoint_dir).calibration.rule("suicidewatch")
+    assert w.session.policy.threshold("suicidewatch") == rule.threshold_for(0.8)
+    assert not w.jobs.running("score") and w.session.scoring_seconds is None, "an export is not re-scored"
