@@ -110,15 +110,17 @@ def test_chunks_are_flagged_at_the_thresholds_when_they_arrive(model):
     s.open_texts(POSTS)
     gen = s.begin_scoring()
     chunks = list(s.iter_scores())
-    rule = s.policy.rule_names[0]
-    s.set_target_recall(rule, 0.99)  # after scoring, before the chunks are stored
+    as_scored = [r.flag_rules for _, chunk in chunks for r in chunk]
+    rule = next(r.name for r in model.rules if r.kind == "class")  # suicidewatch
+    s.set_target_recall(rule, 1.0)  # after scoring, before the chunks are stored: fires on every post
     for start, chunk in chunks:
         assert s.add_scores(start, chunk, gen)
     expected = copy.deepcopy(s.results)
     policy = FlagPolicy.from_checkpoint(model.ckpt)
-    policy.set_target_recall(rule, 0.99)
+    policy.set_target_recall(rule, 1.0)
     policy.reflag(expected)
     assert [r.flag_rules for r in s.results] == [r.flag_rules for r in expected]
+    assert [r.flag_rules for r in s.results] != as_scored, "the moved threshold changed some flags"
     assert not s.add_scores(0, chunks[0][1], gen - 1)
 
 
