@@ -146,7 +146,7 @@ class ScoringSession:
         self._targets[rule] = float(recall)
         return self.reflag()
 
-    def set_target_recalls(self, target: float | Mapping[str, float] | None, reflag: bool = True) -> None:
+    def set_target_recalls(self, target: float | Mapping[str, float] | None) -> None:
         """A float moves every rule of the model; a mapping moves the rules it names; None: nothing.
         Raises PolicyError for an unknown rule or a bad recall, SessionError for a float without a
         model (which rules there are is the model's to say)."""
@@ -159,8 +159,7 @@ class ScoringSession:
         if self.policy is not None:
             self.policy.set_target_recalls(target)
         self._targets.update({k: float(v) for k, v in target.items()})
-        if reflag:
-            self.reflag()
+        self.reflag()
 
     def target_recall(self, rule: str) -> float | None:
         """The current target of a rule (None: a threshold set by hand, or not known)."""
@@ -328,7 +327,7 @@ class ScoringSession:
         self.end_scoring()
 
     def concern_order(self) -> list[int]:
-        """Rows with a result, most concerning first (`flags.concern_key`)."""
+        """Rows with a result, most concerning first (`triage.concern_key`)."""
         present = [i for i, r in enumerate(self.results) if r is not None]
         return sorted(present, key=lambda i: concern_key(self.results[i], i))
 
