@@ -159,6 +159,16 @@ def test_reopened_export_brings_results_review_and_targets(model, tmp_path):
     # continuing the review of the export is saved under the export's own key
     r.set_review(5, "not a concern")
     assert r.store.all()[5].status == "not a concern"
+    # exported again without scoring: the record of the run that made these results, once each
+    import openpyxl
+
+    wb = openpyxl.load_workbook(r.export(tmp_path / "again.xlsx"), read_only=True)
+    keys = [row[0] for row in wb["run"].iter_rows(values_only=True) if row and row[0]]
+    run = {row[0]: row[1] for row in wb["run"].iter_rows(values_only=True) if row and len(row) > 1}
+    wb.close()
+    assert len(keys) == len(set(keys)), "no run-sheet row twice"
+    assert run["input_name"] == "posts.csv" and run["precision"] == model.scorer.precision
+    assert run["started"] == s.started and run["rows_scored"] == s.counts.scored
 
 
 def test_reviews_are_saved_at_once_and_survive_a_rescore(model, tmp_path):

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 EXPLAIN_MODES = ("none", "flagged", "all")
 OUTPUT_SUFFIXES = (".xlsx", ".csv", ".tsv")
 EXPLAIN_CHUNK = 32  # posts per attribution call (bounded memory; progress and cancel between calls)
+# run-sheet rows that export_xlsx appends after the RunInfo's own (a reopened export's meta has them)
+EXPORT_ROWS = ("input_sheet", "text_column", "text_column_index", "original_columns")
 
 
 class SessionError(RuntimeError):
@@ -454,6 +456,8 @@ class ScoringSession:
             )
         else:
             info = RunInfo.from_meta(meta)
+            for key in EXPORT_ROWS:  # written again by the export itself: never twice
+                info.extra.pop(key, None)
         if policy is not None and model is not None and model.sha256 == info.model_sha256:
             info.thresholds, info.target_recalls = policy.thresholds, self.target_recalls()
             info.extra.update(policy.summary_lines())
