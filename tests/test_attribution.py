@@ -15,16 +15,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cmhl_desktop.core.attribution import (
-    AttributionError,
-    Explainer,
-    TokenScore,
-    default_target,
-    render_html,
-    render_terminal,
-    top_words,
-    words_from_tokens,
-)
+from cmhl_desktop.core.attribution import AttributionError, Explainer
+from cmhl_desktop.core.explanation import TokenScore, top_words, words_from_tokens
+from cmhl_desktop.core.highlights import explanation_info, render_html, render_terminal
 from cmhl_desktop.core.tasks import Cancelled, TaskState
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -399,20 +392,14 @@ def test_a_small_token_budget_splits_passes_without_changing_results(tiny_checkp
 # --------------------------------------------------------------------------- targets
 
 
-def test_default_target_rules(tiny_checkpoint):
-    from cmhl.calibration import FlagRule
-
-    labels = ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
-    any_d = FlagRule("any_distress", "not_class", "control", 0.95, threshold=0.5)
-    sw = FlagRule("suicidewatch", "class", "suicidewatch", 0.9, threshold=0.2)
-    rules = [any_d, sw]
-    # nothing fires: the top class (control)
-    assert default_target(np.array([0.1, 0.05, 0.1, 0.05, 0.7]), labels, rules) == (4, "top")
-    # any-distress fires: the top non-control class, even when control is the single top class
-    assert default_target(np.array([0.2, 0.1, 0.25, 0.0, 0.45]), labels, rules) == (2, "flag:any_distress")
-    # the suicidewatch rule fires: its class, though depression is more probable
-    assert default_target(np.array([0.5, 0.25, 0.1, 0.05, 0.1]), labels, rules) == (1, "flag:suicidewatch")
-    assert default_target(np.array([0.1, 0.2, 0.6, 0.1]), labels[:4], []) == (2, "top")
+def test_without_a_class_the_top_class_is_explained(explainer):
+    """Attribution takes the class it is given; without one, the top class (never a flag rule of its
+    own: which class a flagged post is explained for is FlagPolicy.explain_class's decision)."""
+    (e,) = explainer.explain(["I can't go on like this"])
+    assert e.target_reason == "top" and e.target_class == max(e.probs, key=e.probs.get)
+    assert not hasattr(e, "flag_rules")
+    info = explanation_info(e)
+    assert info.startswith(f"Highlights for distress: {e.target_class} · P({e.target_class}) = ")
 
 
 def test_targets_by_name_index_and_list(explainer):

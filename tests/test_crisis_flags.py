@@ -18,6 +18,7 @@ from cmhl.segments import SegmentConfig
 from cmhl_desktop.core.flags import FlagPolicy
 from cmhl_desktop.core.results import PostResult
 from cmhl_desktop.core.scoring import Scorer, ScoringOptions
+from cmhl_desktop.core.triage import concern_key
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 CRISIS = "Honestly I will end my life tonight."
@@ -102,7 +103,9 @@ def test_order_by_concern_puts_crisis_flags_first(seg_ckpt):
         r(["any_distress", "suicidewatch"], 0.9, 0.95),
         r([], float("nan"), float("nan"), status="no content"),
     ]
-    assert policy.order_by_concern(results) == [3, 2, 0, 1, 4]
+    order = sorted(range(len(results)), key=lambda i: concern_key(results[i], i, policy.crisis_rules))
+    assert order == [3, 2, 0, 1, 4]
+    assert policy.crisis_rules == {"suicidewatch"}
 
 
 def test_lexicon_matches_are_reported_beside_the_model_and_never_flag(seg_ckpt, tmp_path):

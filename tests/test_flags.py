@@ -191,3 +191,26 @@ def test_reflag_matches_rescoring(tiny_checkpoint):
     assert [(r.flagged, r.flag_rules) for r in results] == [(r.flagged, r.flag_rules) for r in again]
     hits = ["any_distress" in r.flag_rules for r in again if r.scored]
     assert any(hits) and not all(hits)
+
+
+def test_explain_class_at_the_current_thresholds():
+    """The class a post is explained for: a fired class rule names it, a fired not_class rule gives
+    the top class it does not exclude, else the top class; and it follows moved thresholds."""
+    labels = ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
+    any_d = FlagRule("any_distress", "not_class", "control", 0.95, threshold=0.5)
+    sw = FlagRule("suicidewatch", "class", "suicidewatch", 0.9, threshold=0.2)
+    policy = FlagPolicy(Calibration({"distress": 1.0}, [any_d, sw]), labels)
+    # nothing fires: the top class (control)
+    assert policy.explain_class(np.array([0.1, 0.05, 0.1, 0.05, 0.7])) == ("control", "top")
+    # any-distress fires: the top non-control class, even when control is the single top class
+    assert policy.explain_class(np.array([0.2, 0.1, 0.25, 0.0, 0.45])) == ("anxiety", "flag:any_distress")
+    # the suicidewatch rule fires: its class, though depression is more probable
+    probs = {"depression": 0.5, "suicidewatch": 0.25, "anxiety": 0.1, "bipolar": 0.05, "control": 0.1}
+    assert policy.explain_class(probs) == ("suicidewatch", "flag:suicidewatch")
+    # at a moved threshold the same post is explained for another class
+    policy.set_threshold("suicidewatch", 0.3)
+    assert policy.explain_class(probs) == ("depression", "flag:any_distress")
+    scored = PostResult(distress_probs=probs)
+    assert policy.explain_class(scored) == ("depression", "flag:any_distress")
+    with pytest.raises(PolicyError, match="not scored"):
+        policy.explain_class(PostResult(status="empty"))

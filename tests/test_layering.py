@@ -1,4 +1,5 @@
-"""House rules (DESIGN.md): Qt only under cmhl_desktop/ui/; the model package never imports the app."""
+"""House rules (docs/ARCHITECTURE.md, "Rules of the house"): Qt only under cmhl_desktop/ui/; the model
+package never imports the app; no import cycles anywhere in the project."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module an `import`/`from ... import` names, with absolute names for relative imports of
     the package the file lives in, and string arguments of importlib.import_module / __import__."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = _package_of(path)
+    return _walk(tree, _package_of(path))
+
+
+def _walk(tree: ast.AST, package: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -37,6 +41,22 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             if name in ("import_module", "__import__") and isinstance(node.args[0].value, str):
                 found.append((node.lineno, node.args[0].value))
     return found
+
+
+def runtime_imports(path: Path) -> list[str]:
+    """Modules a file imports when it runs (at module level or inside a function), leaving out
+    `if TYPE_CHECKING:` blocks, which only type checkers read."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+    class Strip(ast.NodeTransformer):
+        def visit_If(self, node: ast.If):  # noqa: N802
+            t = node.test
+            name = t.id if isinstance(t, ast.Name) else t.attr if isinstance(t, ast.Attribute) else ""
+            if name == "TYPE_CHECKING":
+                return node.orelse or None
+            return self.generic_visit(node)
+
+    return [m for _, m in _walk(Strip().visit(tree), _package_of(path))]
 
 
 def _package_of(path: Path) -> str:
@@ -109,3 +129,103 @@ def test_qt_free_core_imports_without_qt():
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- no import cycles
+
+# Edges left out of the cycle check, each with the reason it still exists. Keep this list empty.
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()  # an allowed exception goes here, with its reason
+
+
+def module_name(path: Path) -> str:
+    base = MODEL.parent if path.is_relative_to(MODEL) else ROOT
+    parts = list(path.relative_to(base).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """{module: project modules it imports at run time}, over cmhl_desktop and cmhl. An imported name
+    counts as its module (`from .export import RunInfo` -> cmhl_desktop.core.export)."""
+    files = sorted(APP.rglob("*.py")) + sorted(MODEL.rglob("*.py"))
+    modules = {module_name(p): p for p in files}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = set()
+        for imported in runtime_imports(path):
+            parts = imported.split(".")
+            target = next(
+                (".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in modules),
+                None,
+            )
+            if target is not None and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert "cmhl_desktop.core.session" in graph and "cmhl.checkpoint" in graph
+    for a, b in KNOWN_CYCLE_EDGES:
+        graph[a].discard(b)
+    cycles = find_cycles(graph)
+    assert not cycles, f"import cycles (data walks one way: reader -> session -> export/view): {cycles}"
+
+
+def test_known_cycle_edges_still_exist():
+    """An exception that no longer applies must go from KNOWN_CYCLE_EDGES, so the list never rots."""
+    graph = import_graph()
+    gone = [(a, b) for a, b in KNOWN_CYCLE_EDGES if b not in graph.get(a, set())]
+    assert not gone, f"these edges are gone: delete them from KNOWN_CYCLE_EDGES: {gone}"
+
+
+def test_the_cycle_check_finds_cycles(tmp_path):
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}) == [["a", "b", "c"]]
+    assert find_cycles({"a": {"b"}, "b": set()}) == []
+    src = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from cmhl_desktop.core.readers import InputTable\n"
+        "def f():\n"
+        "    from cmhl_desktop.core import export\n"
+    )
+    p = tmp_path / "mod.py"
+    p.write_text(src, encoding="utf-8")
+    found = runtime_imports(p)
+    assert "cmhl_desktop.core.export" in found, "imports inside functions count"
+    assert not any("readers" in m for m in found), "type-checking imports do not"

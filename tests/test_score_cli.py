@@ -143,13 +143,13 @@ def test_cancel_during_export_keeps_an_existing_file(tmp_path, tiny_checkpoint_d
 def test_nothing_is_written_before_scoring_is_done(tmp_path, tiny_checkpoint_dir, monkeypatch):
     src = write_csv(tmp_path / "posts.csv")
     out = tmp_path / "out.xlsx"
-    real = Scorer.score
+    real = Scorer.iter_score
 
     def spy(self, *a, **k):
         assert list(tmp_path.iterdir()) == [src]  # nothing created yet
-        return real(self, *a, **k)
+        yield from real(self, *a, **k)
 
-    monkeypatch.setattr(Scorer, "score", spy)
+    monkeypatch.setattr(Scorer, "iter_score", spy)
     score_file(src, out, model_dir=tiny_checkpoint_dir)
     assert out.is_file()
 
@@ -158,7 +158,7 @@ def test_explain_flagged(tmp_path, tiny_checkpoint_dir):
     src = write_csv(tmp_path / "posts.csv")
     out = tmp_path / "out.xlsx"
     s = score_file(src, out, model_dir=tiny_checkpoint_dir, explain="flagged", target_recall=1.0)
-    assert s.explained == s.flagged > 0 and not s.explain_note
+    assert s.explained == s.flagged > 0
     back = read_input(out)
     explained = [r for r in back.results if r.attribution_target]
     assert len(explained) == s.flagged
@@ -173,25 +173,9 @@ def test_explain_flagged(tmp_path, tiny_checkpoint_dir):
             assert all(text[w.start : w.end] == w.word for w in r.words)
 
 
-def test_explain_unavailable_is_skipped_with_a_note(tmp_path, tiny_checkpoint_dir, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "attribution" and level == 1:
-            raise ImportError("attribution not built")
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    src = write_csv(tmp_path / "posts.csv")
-    s = score_file(src, tmp_path / "o.csv", model_dir=tiny_checkpoint_dir, explain="all")
-    assert s.explained == 0 and "not available" in s.explain_note and (tmp_path / "o.csv").is_file()
-
-
 def test_user_mistakes_fail_before_scoring(tmp_path, tiny_checkpoint_dir, monkeypatch):
     src = write_csv(tmp_path / "posts.csv")
-    monkeypatch.setattr(Scorer, "score", lambda *a, **k: pytest.fail("scoring started"))
+    monkeypatch.setattr(Scorer, "iter_score", lambda *a, **k: pytest.fail("scoring started"))
     with pytest.raises(InputError, match="no column 'nope'"):
         score_file(src, tmp_path / "o.xlsx", model_dir=tiny_checkpoint_dir, column="nope")
     with pytest.raises(ExportError, match="does not exist"):

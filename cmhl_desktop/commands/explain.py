@@ -76,32 +76,48 @@ def _load_text(args) -> str:
 
 
 def run(args) -> int:
-    from cmhl.checkpoint import load_checkpoint
-
-    from ..core.attribution import AttributionError, Explainer, render_terminal
+    from ..core.attribution import AttributionError
+    from ..core.explanation import top_words
+    from ..core.highlights import render_terminal
+    from ..core.loaded_model import LoadedModel
     from ..core.paths import default_checkpoint
+    from ..core.session import ScoringSession
 
     try:
         text = _load_text(args)
     except _Usage as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    ckpt = load_checkpoint(args.model or default_checkpoint())
+    model = LoadedModel.load(
+        args.model or default_checkpoint(),
+        explainer_options={"max_steps": max(args.max_steps, 16), "tolerance": args.tolerance},
+    )
+    # the same session as `cmhl score`: the flag policy decides which class a flagged post is explained for
+    session = ScoringSession(model)
+    session.open_texts([text])
+    session.score()
+    result = session.results[0]
+    target, reason = args.target_class, "given"
+    if target is None and args.head == "distress" and result.scored:
+        target, reason = session.policy.explain_class(result)
     try:
-        explainer = Explainer(ckpt, max_steps=max(args.max_steps, 16), tolerance=args.tolerance)
-        (exp,) = explainer.explain([text], head=args.head, target_class=args.target_class)
+        (exp,) = session.explain([0], head=args.head, classes=[target])
     except AttributionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if exp.target_reason == "given":
+        exp.target_reason = reason
+    ckpt = model.ckpt
     if args.json:
         d = exp.to_dict()
         if not args.tokens:
             d.pop("tokens")
+        d["flag_rules"] = list(result.flag_rules)
         d["model"] = {"name": ckpt.name, "path": str(ckpt.path), "sha256": ckpt.sha256}
-        d["top_words"] = [w.word for w in _top(exp, args.top)]
+        d["top_words"] = [w.word for w in top_words(exp, args.top)]
         print(json.dumps(d, indent=1, ensure_ascii=False))
         return 0
-    print(header(exp, ckpt))
+    print(header(exp, ckpt, result.flag_rules))
     print()
     print(render_terminal(text, exp, k=args.top))
     if args.tokens:
@@ -110,13 +126,7 @@ def run(args) -> int:
     return 0
 
 
-def _top(exp, k):
-    from ..core.attribution import top_words
-
-    return top_words(exp, k)
-
-
-def header(exp, ckpt) -> str:
+def header(exp, ckpt, flag_rules=()) -> str:
     lines = [f"model: {ckpt.name} ({ckpt.path}; sha256 {ckpt.sha256[:12]})"]
     if exp.n_steps == 0:
         lines.append("empty post: nothing to explain")
@@ -130,8 +140,8 @@ def header(exp, ckpt) -> str:
         )
         probs = "  ".join(f"{k} {v:.3f}" for k, v in exp.probs.items())
         lines.append(f"{exp.head} probabilities: {probs}")
-        if exp.flag_rules:
-            lines.append(f"flag rules firing: {', '.join(exp.flag_rules)}")
+        if flag_rules:
+            lines.append(f"flag rules firing: {', '.join(flag_rules)}")
     else:
         lines.append(f"target: {exp.head} = {exp.target_value:+.3f}")
     state = "converged" if exp.converged else "NOT converged (read the scores with care)"
@@ -145,9 +155,9 @@ def header(exp, ckpt) -> str:
 
 
 def token_table(exp) -> str:
-    from ..core.attribution import _term_text
+    from ..core.highlights import term_text
 
     rows = ["subword scores (index  chars  token  score):"]
     for t in exp.tokens:
-        rows.append(f"  {t.index:>5}  {t.start:>5}:{t.end:<5}  {_term_text(t.token):<16}  {t.score:+.4f}")
+        rows.append(f"  {t.index:>5}  {t.start:>5}:{t.end:<5}  {term_text(t.token):<16}  {t.score:+.4f}")
     return "\n".join(rows)

@@ -186,8 +186,9 @@ def run(args) -> int:
 
     from ..core.flags import PolicyError
     from ..core.paths import default_checkpoint
-    from ..core.pipeline import check_output, score_file
+    from ..core.pipeline import score_file
     from ..core.scoring import ScoringOptions
+    from ..core.session import check_output
     from ..core.tasks import TaskState
 
     try:
@@ -253,8 +254,6 @@ def run(args) -> int:
             print(f"note: {n}", file=sys.stderr)
         if not args.json:
             print(s.line())
-            if s.explain_note:
-                print(f"note: {s.explain_note}", file=sys.stderr)
     if args.json:
         data = [s.to_dict() for s in summaries]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=1))

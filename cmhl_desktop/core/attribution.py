@@ -1,6 +1,6 @@
 """Which words drove a score: Integrated Gradients on the word embeddings, mapped to exact characters.
 
-Method (DESIGN.md, "Attribution")
+Method (docs/ARCHITECTURE.md, "Word attribution")
 - Integrated Gradients with respect to the output of `model.word_embeddings()`, the quantity Captum's
   `LayerIntegratedGradients` on that layer computes (the word-embedding layer only: RoBERTa derives
   position ids from input ids, so the ids themselves must never change along the path). With one
@@ -33,13 +33,8 @@ Method (DESIGN.md, "Attribution")
   fp32 on the exact path end points (word embeddings of the input / of the baseline, input ids
   unchanged); |delta| <= tolerance * max(|f(x) - f(baseline)|, abs_floor).
 
-Words: a word is a maximal run of non-whitespace characters (Python's `str.isspace`, so NBSP, tabs and
-newlines separate words), so `text[start:end] == word` always holds. Punctuation stays attached to
-the word it touches ("sad." is one word, scored with its full stop), as a reader sees it; a run of
-punctuation between spaces ("—", "!!!") is a word of its own. A subword's score goes to the word(s)
-its character span overlaps (split by overlapping characters when a token crosses a space, which
-byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
-never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
+Words and subwords: `explanation.py` (what an explanation holds, and how subword scores become
+words).
 
 Speed (tests/benchmarks/bench_attribution.py, shipped MiniLM checkpoint, ~150-token posts, 2-core
 CPU): the trained model's integrand peaks sharply where the interpolated embeddings stop looking
@@ -54,22 +49,16 @@ autograd then builds only the input's graph (memory, not time)."""
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import html
-import math
-import os
-import re
-import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from cmhl.batching import pack_by_width
 
-from .results import WordScore
+from .explanation import Explanation, TokenScore, words_from_tokens
 
 HEADS = ("distress", "emotion", "valence", "intensity")
 CLASS_HEADS = ("distress", "emotion")
@@ -78,64 +67,10 @@ BF16_MIN_TOLERANCE = 0.01  # automatic bf16 only for tolerances at least this lo
 # All attribution runs are serialised: they are CPU-bound (nothing to gain from two at once) and
 # they toggle requires_grad on the shared model's parameters.
 _LOCK = threading.RLock()
-_WORD = re.compile(r"\S+")
 
 
 class AttributionError(ValueError):
     """A bad request (unknown head or class); the message says what is allowed."""
-
-
-@dataclass
-class TokenScore:
-    """One subword of the post (special tokens excluded): text[start:end] is what it covers."""
-
-    index: int  # position among the post's content tokens
-    start: int
-    end: int
-    token: str  # the tokenizer's piece, e.g. "##ing"
-    score: float
-
-
-@dataclass
-class Explanation:
-    """Attribution of one post. Scores are in the units of the attributed quantity (logits)."""
-
-    words: list[WordScore]  # every word of the text, in order; usable as PostResult.words
-    tokens: list[TokenScore]  # raw subword scores (tokens read by the model)
-    head: str
-    target_class: str | None  # None for the regression heads
-    target_prob: float  # calibrated P(target_class); the head's value for valence/intensity
-    delta: float  # convergence delta: sum(attributions) - (f(x) - f(baseline))
-    rel_delta: float  # |delta| / max(|f(x) - f(baseline)|, abs_floor)
-    converged: bool  # rel_delta <= tolerance
-    n_steps: int  # gradient evaluations behind the scores (the most of any window); 0 for an empty post
-    windows: int  # windows the post was read in
-    target_value: float = 0.0  # f(x): the attributed quantity (mean over windows)
-    baseline_value: float = 0.0  # f(baseline)
-    objective: str = "logit"
-    truncated: bool = False  # the end of the post was not read
-    target_reason: str = ""  # "given" | "flag:<rule>" | "top" | "value" (regression) | "empty"
-    steps_tried: list[int] = field(default_factory=list)  # gradient evaluations of each round (the cost)
-    probs: dict[str, float] = field(default_factory=dict)  # calibrated class probabilities of the head
-    flag_rules: list[str] = field(default_factory=list)  # distress flag rules that fire on this post
-
-    @property
-    def target(self) -> str:
-        """'head:class' (or 'head' for a regression head), as stored in PostResult.attribution_target."""
-        return f"{self.head}:{self.target_class}" if self.target_class else self.head
-
-    @property
-    def total(self) -> float:
-        return float(sum(t.score for t in self.tokens))
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready data (NaN, e.g. the probability of an empty post, becomes None)."""
-        d = asdict(self)
-        d["target"] = self.target
-        for k, v in d.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                d[k] = None
-        return d
 
 
 # --------------------------------------------------------------------------- explainer
@@ -244,8 +179,9 @@ class Explainer:
         state=None,
     ) -> list[Explanation]:
         """Explain each text for `head`. target_class: a class name or index for all texts, one per
-        text, or None for the default (distress: the flagged class, else the top class; emotion: the
-        top class). `state` (TaskState) gets progress in posts and is checked between batches."""
+        text, or None for the top class (the flagged class a post is explained for is decided by
+        `FlagPolicy.explain_class` and given here). `state` (TaskState) gets progress in posts and
+        is checked between batches. Raises AttributionError for an unknown head or class."""
         if head not in HEADS:
             raise AttributionError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
         texts = list(texts)
@@ -504,30 +440,23 @@ class Explainer:
         return out
 
     def _target(self, head, fx_windows, wanted):
-        """(class index or None, reason, calibrated probs, fired flag rules) from the mean logits."""
+        """(class index or None, reason, calibrated probs) from the mean logits. The class is the one
+        given; without one, the top class (which class a flagged post is explained for is the flag
+        policy's decision: `FlagPolicy.explain_class`, passed in by the session)."""
         if head not in CLASS_HEADS:
-            return None, "value", {}, []
+            return None, "value", {}
         from cmhl.inference import softmax
 
         labels = self.labels(head)
-        logits = fx_windows.mean(0)
         temp = float(self.ckpt.calibration.temperatures.get(head, 1.0))
-        probs = softmax(logits[None, :], temp)[0]
-        fired: list[str] = []
-        if head == "distress":
-            fired = [
-                r.name
-                for r in self.ckpt.calibration.rules
-                if r.scores(probs[None, :], labels)[0] >= r.threshold
-            ]
+        probs = softmax(fx_windows.mean(0)[None, :], temp)[0]
         prob_map = {lab: float(p) for lab, p in zip(labels, probs, strict=True)}
         if wanted is not None:
-            return wanted, "given", prob_map, fired
-        cls, reason = default_target(probs, labels, self.ckpt.calibration.rules if head == "distress" else [])
-        return cls, reason, prob_map, fired
+            return wanted, "given", prob_map
+        return int(np.argmax(probs)), "top", prob_map
 
     def _finish(self, text, enc, paths, target, head, spent) -> Explanation:
-        cls, reason, probs, fired = target
+        cls, reason, probs = target
         fx, fb, scale = self._scale(paths)
         token_scores = np.zeros(enc.n_tokens, np.float64)
         read = np.zeros(enc.n_tokens, bool)
@@ -565,12 +494,11 @@ class Explainer:
             target_reason=reason,
             steps_tried=spent,
             probs=probs,
-            flag_rules=fired,
         )
 
     def _empty(self, text: str, head: str) -> Explanation:
         return Explanation(
-            words=[WordScore(m.start(), m.end(), m.group(), 0.0) for m in _WORD.finditer(text)],
+            words=words_from_tokens(text, []),
             tokens=[],
             head=head,
             target_class=None,
@@ -629,195 +557,3 @@ def _frozen(model):
     finally:
         for p, f in zip(params, flags, strict=True):
             p.requires_grad_(f)
-
-
-def default_target(probs: np.ndarray, labels: list[str], rules=()) -> tuple[int, str]:
-    """The class to explain by default: when distress flag rules fire, the flagged class (a fired
-    "class" rule names it, e.g. suicidewatch; for a "not_class" rule such as any-distress = 1 - P(control),
-    the most probable class other than control); otherwise the top class. Returns (index, reason)."""
-    probs = np.asarray(probs, np.float64)
-    fired = [r for r in rules if r.scores(probs[None, :], labels)[0] >= r.threshold]
-    named = [r for r in fired if r.kind == "class"]
-    if named:
-        best = max(named, key=lambda r: probs[labels.index(r.cls)])
-        return labels.index(best.cls), f"flag:{best.name}"
-    for r in fired:
-        others = [i for i, lab in enumerate(labels) if lab != r.cls]
-        return max(others, key=lambda i: probs[i]), f"flag:{r.name}"
-    return int(np.argmax(probs)), "top"
-
-
-def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore]:
-    """Every word of `text` (maximal non-whitespace run) with the sum of its subwords' scores."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    scores = [0.0] * len(spans)
-    starts = [s for s, _ in spans]
-    for t in tokens:
-        if t.end <= t.start:
-            continue
-        i = max(bisect.bisect_right(starts, t.start) - 1, 0)
-        hits = []
-        while i < len(spans) and spans[i][0] < t.end:
-            overlap = min(spans[i][1], t.end) - max(spans[i][0], t.start)
-            if overlap > 0:
-                hits.append((i, overlap))
-            i += 1
-        total = sum(o for _, o in hits)
-        for j, o in hits:
-            scores[j] += t.score * o / total
-    return [WordScore(s, e, text[s:e], float(sc)) for (s, e), sc in zip(spans, scores, strict=True)]
-
-
-def top_words(explanation: Explanation, k: int = 10, direction: str = "toward") -> list[WordScore]:
-    """The k words that pushed most toward the target ("toward", scores > 0, largest first), most
-    against it ("against", scores < 0, most negative first), or largest |score| ("abs")."""
-    ws = explanation.words
-    if direction == "toward":
-        ranked = sorted((w for w in ws if w.score > 0), key=lambda w: -w.score)
-    elif direction == "against":
-        ranked = sorted((w for w in ws if w.score < 0), key=lambda w: w.score)
-    elif direction == "abs":
-        ranked = sorted(ws, key=lambda w: -abs(w.score))
-    else:
-        raise ValueError("direction must be 'toward', 'against' or 'abs'")
-    return ranked[: max(int(k), 0)]
-
-
-# --------------------------------------------------------------------------- rendering
-
-RED = (215, 48, 39)  # toward the target
-BLUE = (49, 104, 178)  # against it
-MAX_ALPHA = 0.8  # the strongest highlight keeps black text readable
-
-
-def _spans(explanation: Explanation, tokens: bool) -> list[tuple[int, int, float]]:
-    if not tokens:
-        return [(w.start, w.end, w.score) for w in explanation.words]
-    merged: dict[tuple[int, int], float] = {}
-    for t in explanation.tokens:  # byte-level tokenizers can give several pieces one character span
-        if t.end > t.start:
-            merged[(t.start, t.end)] = merged.get((t.start, t.end), 0.0) + t.score
-    out, last = [], 0
-    for (s, e), sc in sorted(merged.items()):
-        s = max(s, last)
-        if e > s:
-            out.append((s, e, sc))
-            last = e
-    return out
-
-
-def scale_of(explanation: Explanation, tokens: bool = False) -> float:
-    """The colour scale's full strength: the largest |score| shown (1.0 when all are zero)."""
-    m = max((abs(sc) for _, _, sc in _spans(explanation, tokens)), default=0.0)
-    return m if m > 0 else 1.0
-
-
-def colour(score: float, max_abs: float) -> str:
-    """Diverging scale blended over white: red toward the target, blue against; '' when ~0."""
-    a = min(abs(score) / max_abs, 1.0) * MAX_ALPHA if max_abs > 0 else 0.0
-    if a < 0.03:
-        return ""
-    r, g, b = RED if score > 0 else BLUE
-    mix = [round(255 + (c - 255) * a) for c in (r, g, b)]
-    return "#{:02x}{:02x}{:02x}".format(*mix)
-
-
-def _html_text(s: str) -> str:
-    s = html.escape(s, quote=True).replace("\r\n", "\n").replace("\r", "\n")
-    return s.replace("\n", "<br/>")
-
-
-def render_html(
-    text: str,
-    explanation: Explanation,
-    max_abs: float | None = None,
-    tokens: bool = False,
-    legend: bool = True,
-) -> str:
-    """The post as HTML for a QTextBrowser (Qt's rich-text subset): each word (or subword with
-    tokens=True) on a background from the diverging scale, a tooltip with its score, the text
-    HTML-escaped, newlines and runs of spaces preserved, and a legend line."""
-    scale = max_abs if max_abs else scale_of(explanation, tokens)
-    parts, last = [], 0
-    for s, e, sc in _spans(explanation, tokens):
-        parts.append(_html_text(text[last:s]))
-        bg = colour(sc, scale)
-        piece = _html_text(text[s:e])
-        if bg:
-            parts.append(
-                f'<span style="background-color:{bg}; color:#000000" title="{sc:+.3f}">{piece}</span>'
-            )
-        else:
-            parts.append(piece)
-        last = e
-    parts.append(_html_text(text[last:]))
-    body = f'<p style="white-space:pre-wrap">{"".join(parts)}</p>'
-    if not legend:
-        return body
-    return body + "\n" + legend_html(explanation, scale)
-
-
-def legend_html(explanation: Explanation, max_abs: float) -> str:
-    what = html.escape(explanation.target_class or explanation.head)
-    unit = "logit" if explanation.objective == "logit" else explanation.objective.replace("_", " ")
-    red, blue = colour(1, 1), colour(-1, 1)
-    note = " The end of this post was not read (too long)." if explanation.truncated else ""
-    conv = "" if explanation.converged else " Attribution did not fully converge; treat it with care."
-    return (
-        f'<p style="color:#444444; font-size:small">'
-        f'<span style="background-color:{red}">&nbsp;&nbsp;&nbsp;</span> toward <b>{what}</b>'
-        f' &nbsp; <span style="background-color:{blue}">&nbsp;&nbsp;&nbsp;</span> against'
-        f" &nbsp; full colour = {max_abs:.3g} ({html.escape(unit)} units).{note}{conv}</p>"
-    )
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _term_text(s: str) -> str:
-    """No terminal control sequences from a post (ESC and friends show as '?')."""
-    return _CONTROL.sub("?", s.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def use_colour(stream=None) -> bool:
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
-def render_terminal(
-    text: str,
-    explanation: Explanation,
-    color: bool | None = None,
-    k: int = 10,
-    tokens: bool = False,
-    mark: float = 0.25,
-) -> str:
-    """The post for a terminal: with colour, words on red/blue backgrounds (24-bit ANSI); without,
-    words whose |score| >= mark * the largest are written [word:+0.42]. Then the top words."""
-    color = use_colour() if color is None else color
-    scale = scale_of(explanation, tokens)
-    parts, last = [], 0
-    for s, e, sc in _spans(explanation, tokens):
-        parts.append(_term_text(text[last:s]))
-        piece = _term_text(text[s:e])
-        if color:
-            bg = colour(sc, scale)
-            if bg:
-                r, g, b = (int(bg[i : i + 2], 16) for i in (1, 3, 5))
-                piece = f"\x1b[48;2;{r};{g};{b}m\x1b[30m{piece}\x1b[0m"
-        elif abs(sc) >= mark * scale and sc != 0:
-            piece = f"[{piece}:{sc:+.2f}]"
-        parts.append(piece)
-        last = e
-    parts.append(_term_text(text[last:]))
-    lines = ["".join(parts), ""]
-    what = explanation.target_class or explanation.head
-    if color:
-        lines.append(f"red = toward {what}, blue = against (full colour = {scale:.3g})")
-    else:
-        lines.append(f"[word:+s] toward {what} (+) or against it (-); marked where |s| >= {mark * scale:.3g}")
-    for direction, title in (("toward", f"Top words toward {what}"), ("against", "Top words against")):
-        tw = top_words(explanation, k, direction)
-        if tw:
-            lines.append(f"{title}: " + ", ".join(f"{_term_text(w.word)} ({w.score:+.3f})" for w in tw))
-    return "\n".join(lines)

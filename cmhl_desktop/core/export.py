@@ -43,6 +43,7 @@ from cmhl_desktop.core.results import (  # noqa: F401  (re-exported: the format'
     CUT_STATUS,
     HIGHLIGHT_FRACTION,
     HIGHLIGHT_MAX,
+    NO_CONTENT,
     PREFIX,
     TOP_WORDS,
     XLSX_CELL_LIMIT,
@@ -80,6 +81,7 @@ class RunInfo:
     rows_total: int = 0
     rows_scored: int = 0
     rows_empty: int = 0
+    rows_no_content: int = 0  # no readable words: not scored, never flagged
     rows_flagged: int = 0
     rows_errors: int = 0
     started: str = ""  # ISO 8601
@@ -92,6 +94,7 @@ class RunInfo:
         self.rows_total = len(results)
         self.rows_scored = sum(r.scored for r in results)
         self.rows_empty = sum(r.status == "empty" for r in results)
+        self.rows_no_content = sum(r.status == NO_CONTENT for r in results)
         self.rows_flagged = sum(r.flagged for r in results)
         self.rows_errors = sum(r.status.startswith("error") for r in results)
         return self
@@ -111,6 +114,7 @@ class RunInfo:
             ("rows_total", self.rows_total),
             ("rows_scored", self.rows_scored),
             ("rows_empty", self.rows_empty),
+            ("rows_no_content", self.rows_no_content),
             ("rows_flagged", self.rows_flagged),
             ("rows_errors", self.rows_errors),
             ("started", self.started),

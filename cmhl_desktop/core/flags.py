@@ -6,7 +6,10 @@ precision-recall points. `FlagPolicy` starts from those stored thresholds; movin
 picks a new threshold from the stored points (no data, no re-scoring), and `reflag` re-applies the
 policy to already scored results in one vectorised pass (the GUI's target-recall control).
 
-A post is flagged when any rule fires: `score >= threshold`.
+A post is flagged when any rule fires: `score >= threshold`. This module is the one owner of the
+flag decisions (docs/ARCHITECTURE.md, "One owner per decision"): which rules fire (`fires`, `apply`,
+`reflag`) and which class a post is explained for (`explain_class`). Scoring, attribution, the
+session and the views ask here; the order "by concern" is `triage.concern_key`.
 """
 
 from __future__ import annotations
@@ -182,6 +185,32 @@ class FlagPolicy:
         names = [r.name for r, h in zip(self.rules, hit, strict=True) if h]
         return bool(names), names
 
+    def explain_class(self, row: PostResult | np.ndarray | Mapping[str, float]) -> tuple[str, str]:
+        """(class, reason) a post's distress words are explained for, at the current thresholds:
+        when a "class" rule fires (e.g. suicidewatch), its class (the most probable one if several
+        fire); when only a "not_class" rule fires (any-distress = 1 - P(control)), the most probable
+        class that no not_class rule excludes; otherwise the top class. reason: "flag:<rule>" or
+        "top". `row`: a PostResult, a probability vector in label order or a {label: p} mapping.
+        Raises PolicyError for a post without probabilities (not scored)."""
+        if isinstance(row, PostResult):
+            row = row.distress_probs
+        if isinstance(row, Mapping):
+            row = [row.get(lab, math.nan) for lab in self.labels]
+        probs = np.asarray(row, dtype=np.float64)
+        if probs.shape != (len(self.labels),) or not np.isfinite(probs).any():
+            raise PolicyError("this post has no distress probabilities (it was not scored)")
+        p = np.where(np.isfinite(probs), probs, -1.0)  # a missing probability never wins
+        fired = [r for r, hit in zip(self.rules, self.fires(probs)[0], strict=True) if hit]
+        named = [r for r in fired if r.kind == "class"]
+        if named:
+            best = max(named, key=lambda r: p[self.labels.index(r.cls)])
+            return best.cls, f"flag:{best.name}"
+        if fired:
+            excluded = {r.cls for r in self.rules if r.kind == "not_class"}
+            others = [i for i, lab in enumerate(self.labels) if lab not in excluded] or range(len(p))
+            return self.labels[max(others, key=lambda i: p[i])], f"flag:{fired[0].name}"
+        return self.labels[int(np.argmax(p))], "top"
+
     def probs_matrix(self, results: Sequence[PostResult]) -> np.ndarray:
         """(N, 2K): the distress probabilities of results and their segment maxima side by side
         (NaN rows for posts that were not scored; NaN segment columns where a post has none).
@@ -230,27 +259,23 @@ class FlagPolicy:
     # ------------------------------------------------------------------ ordering
 
     @property
-    def crisis_rules(self) -> list[str]:
-        """The rules that flag crisis (a class rule on suicidewatch, or any segment rule)."""
-        return [r.name for r in self.rules if r.kind == "class" and (r.segments or r.cls == "suicidewatch")]
-
-    def concern_key(self, r: PostResult) -> tuple:
-        """Sort key, most concerning first: posts flagged by a crisis rule, then other flagged
-        posts, then the rest; inside each group by the crisis score (the post's or its most
-        concerning segment's suicidewatch probability), then by the any-distress score. Posts that
-        were not scored come last."""
-        crisis = set(self.crisis_rules)
-        group = 0 if crisis & set(r.flag_rules) else 1 if r.flagged else 2 if r.scored else 3
-        sw = [r.distress_probs.get("suicidewatch", math.nan), r.trigger_score]
-        sw = max((x for x in sw if not math.isnan(x)), default=-1.0)
-        ds = r.distress_score if not math.isnan(r.distress_score) else -1.0
-        return (group, -sw, -ds)
-
-    def order_by_concern(self, results: Sequence[PostResult]) -> list[int]:
-        """Indices of `results`, most concerning first (`concern_key`; ties keep input order)."""
-        return sorted(range(len(results)), key=lambda i: self.concern_key(results[i]))
+    def crisis_rules(self) -> frozenset[str]:
+        """The rules that flag crisis (a class rule on suicidewatch, or any segment rule): their
+        posts come first in the order by concern (`triage.concern_key`)."""
+        return frozenset(
+            r.name for r in self.rules if r.kind == "class" and (r.segments or r.cls == "suicidewatch")
+        )
 
     # ------------------------------------------------------------------ describing
+
+    def flagged_by_rule(self, results: Sequence[PostResult | None]) -> dict[str, int]:
+        """How many results each rule flags (as stored on them by `reflag`/scoring), every rule listed."""
+        counts = dict.fromkeys(self.rule_names, 0)
+        for r in results:
+            if r is not None and r.flagged:
+                for name in r.flag_rules:
+                    counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def summary(self) -> dict[str, dict]:
         """Per rule: what it scores, the current threshold, the target it was picked for, and the

@@ -1,4 +1,5 @@
-"""Score a file end to end: read -> score -> (explain) -> export. Qt-free; the CLI and GUI call it.
+"""Score a file end to end: read -> score -> (explain) -> export, as `cmhl score` does it: a thin use
+of the scoring session (`session.py`, which the window drives too). Qt-free.
 
 Guarantees
 - Every input row comes out, in order, with its original columns untouched (see export.py).
@@ -12,20 +13,14 @@ Guarantees
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .results import PostResult
+from .loaded_model import LoadedModel
+from .session import EXPLAIN_MODES, ScoringSession, check_output
 from .tasks import TaskState
-
-EXPLAIN_MODES = ("none", "flagged", "all")
-OUTPUT_SUFFIXES = (".xlsx", ".csv", ".tsv")
-EXPLAIN_CHUNK = 32  # posts per attribution call (bounded memory; progress and cancel between calls)
 
 
 @dataclass
@@ -37,6 +32,7 @@ class RunSummary:
     rows: int = 0
     scored: int = 0  # status ok or truncated
     empty: int = 0
+    no_content: int = 0  # no readable words: not scored, never flagged
     errors: int = 0
     truncated: int = 0
     flagged: int = 0
@@ -46,7 +42,6 @@ class RunSummary:
     scoring_seconds: float = 0.0
     posts_per_second: float = 0.0  # rows / scoring seconds
     explained: int = 0
-    explain_note: str = ""  # why attribution was skipped, when it was
     precision: str = ""  # fp32 | bf16 | bf16-fused
     thresholds: dict[str, float] = field(default_factory=dict)
     target_recalls: dict[str, float | None] = field(default_factory=dict)
@@ -68,6 +63,8 @@ class RunSummary:
         cats = ", ".join(f"{k} {v:,}" for k, v in sorted(self.by_category.items(), key=lambda kv: -kv[1]))
         parts = [f"{self.rows:,} rows"]
         extra = [f"{self.empty:,} empty"] if self.empty else []
+        if self.no_content:
+            extra.append(f"{self.no_content:,} with no content")
         if self.errors:
             extra.append(f"{self.errors:,} errors")
         if self.truncated:
@@ -82,95 +79,6 @@ class RunSummary:
         parts.append(f"{self.seconds:.1f} s ({self.posts_per_second:.0f} posts/s)")
         where = f" (sheet {self.sheet!r})" if self.sheet else ""
         return f"{Path(self.input).name}{where}: " + "; ".join(parts) + f" -> {self.output}"
-
-
-def summarize(results: list[PostResult]) -> dict:
-    """Counts over results (shared by RunSummary and the GUI)."""
-    cats = Counter(r.category for r in results if r.scored)
-    rules = Counter(n for r in results if r.flagged for n in r.flag_rules)
-    return {
-        "rows": len(results),
-        "scored": sum(r.scored for r in results),
-        "empty": sum(r.status == "empty" for r in results),
-        "errors": sum(r.status.startswith("error") for r in results),
-        "truncated": sum(r.status == "truncated" for r in results),
-        "flagged": sum(r.flagged for r in results),
-        "by_category": dict(cats.most_common()),
-        "flagged_by_rule": dict(rules),
-    }
-
-
-def check_output(out_path: str | Path, input_path: str | Path | None = None) -> Path:
-    """Fail early, before any scoring, when the output cannot be written."""
-    from .export import ExportError
-
-    out = Path(out_path)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ExportError(
-            f"{out.name}: unsupported output type; name a {', '.join(OUTPUT_SUFFIXES)} file"
-            " (or, for `cmhl score`, an existing folder or a path ending in /)"
-        )
-    if out.is_dir():
-        raise ExportError(f"{out}: is a folder; choose a file name")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {out.name}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write {out.name}: no permission to write in {folder}")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise ExportError(f"cannot write {out.name}: the file exists and is read-only")
-    if input_path is not None:
-        src = Path(input_path)
-        if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
-            raise ExportError(f"{out.name}: refusing to overwrite the input file; choose another name")
-    return out
-
-
-def explain_results(
-    ckpt,
-    texts: list[str],
-    results: list[PostResult],
-    mode: str,
-    state: TaskState | None = None,
-    policy=None,
-) -> tuple[int, str]:
-    """Word scores for the flagged (or all scored) posts, in place (`words`, `attribution_target`).
-    The class explained is the flagged class under `policy` (its current thresholds; a fired
-    "class" rule names it, any-distress explains the most probable non-control class), else the
-    top class. Returns (how many were explained, a note when attribution is unavailable)."""
-    if mode == "none":
-        return 0, ""
-    which = [i for i, r in enumerate(results) if r.scored and (mode == "all" or r.flagged)]
-    if not which:
-        return 0, ""
-    try:
-        from .attribution import Explainer, default_target
-    except ImportError as e:  # only in a build without attribution
-        return 0, f"word attribution is not available ({e}); exported without word scores"
-    import dataclasses
-
-    import numpy as np
-
-    labels = list(ckpt.config.distress_labels)
-    rules = (
-        [dataclasses.replace(r, threshold=policy.threshold(r.name)) for r in policy.rules] if policy else []
-    )
-    explainer = Explainer(ckpt)
-    for s in range(0, len(which), EXPLAIN_CHUNK):
-        part = which[s : s + EXPLAIN_CHUNK]
-        if state is not None:
-            state.check()
-        targets = []
-        for i in part:
-            probs = np.array([results[i].distress_probs.get(c, 0.0) for c in labels])
-            targets.append(labels[default_target(probs, labels, rules)[0]] if policy else None)
-        exps = explainer.explain([texts[i] for i in part], head="distress", target_class=targets)
-        for i, e in zip(part, exps, strict=True):
-            results[i].words = e.words
-            results[i].attribution_target = e.target
-        if state is not None:
-            state.set_progress(min(s + EXPLAIN_CHUNK, len(which)), len(which))
-    return len(which), ""
 
 
 def score_file(
@@ -199,26 +107,19 @@ def score_file(
     the phase then goes to `state.set_progress(done, total)`.
     column: one column, or a list joined into each post (title + body); encoding: a codec name for
     text inputs (None detects); header: whether the first row is a header (None detects).
-    Raises `Cancelled` (nothing written), `InputError`, `ExportError`, `CheckpointError`."""
-    from cmhl.checkpoint import load_checkpoint
-
-    from .export import RunInfo, export_csv, export_xlsx
-    from .flags import FlagPolicy
+    Raises `Cancelled` (nothing written), `InputError`, `ExportError`, `CheckpointError`, `PolicyError`."""
     from .paths import default_checkpoint
-    from .readers import read_input
-    from .scoring import Scorer
 
     if explain not in EXPLAIN_MODES:
         raise ValueError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, not {explain!r}")
     t0 = time.perf_counter()
-    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     out = check_output(out_path, input_path)
-    if ckpt is None:
-        ckpt = load_checkpoint(Path(model_dir) if model_dir is not None else default_checkpoint())
-    policy = FlagPolicy.from_checkpoint(ckpt)
-    policy.set_target_recalls(target_recall)
-    table = read_input(input_path, sheet=sheet, column=column, encoding=encoding, header=header)
-    texts = table.texts()
+    if ckpt is not None:
+        model = LoadedModel.from_checkpoint(ckpt, options)
+    else:
+        model = LoadedModel.load(model_dir if model_dir is not None else default_checkpoint(), options)
+    session = ScoringSession(model, targets=target_recall)  # no review store: the CLI keeps none
+    table = session.open(input_path, sheet=sheet, column=column, encoding=encoding, header=header)
     if state is not None:
         state.check()
 
@@ -226,68 +127,38 @@ def score_file(
         if on_phase is not None:
             on_phase(name, total)
 
-    phase("score", len(texts))
-    scorer = Scorer(ckpt, options)
-    t_score = time.perf_counter()
-    results = scorer.score(texts, state, policy)
-    scoring_seconds = time.perf_counter() - t_score
-    if table.results is not None and len(table.results) == len(results):
-        for new, old in zip(results, table.results, strict=True):  # a reopened export: keep the review
-            new.review_status, new.review_note, new.reviewer = (
-                old.review_status,
-                old.review_note,
-                old.reviewer,
-            )
-
-    n_explain = sum(r.scored and (explain == "all" or r.flagged) for r in results) if explain != "none" else 0
-    explained, note = 0, ""
-    if n_explain:
-        phase("explain", n_explain)
-        explained, note = explain_results(ckpt, texts, results, explain, state, policy)
-
-    counts = summarize(results)
-    run = RunInfo(
-        model_name=ckpt.name,
-        model_sha256=ckpt.sha256,
-        thresholds=policy.thresholds,
-        target_recalls={n: t for n in policy.rule_names if (t := policy.target_recall(n)) is not None},
-        input_name=table.source.name,
-        input_sha256=table.sha256,
-        started=started,
-        explain_mode=explain,
-        extra={
-            "precision": scorer.precision,
-            "scoring_seconds": f"{scoring_seconds:.1f}",
-            "read_limit_tokens": str(scorer.read_limit_tokens),
-            **dict(policy.summary_lines()),
-            **({"explain_note": note} if note else {}),
-        },
-    )
-    run.set_counts(results)
-    run.finished = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    phase("score", len(session.texts))
+    session.score(state)
+    explained = 0
+    if explain != "none" and (rows := session.rows_to_explain(explain)):
+        phase("explain", len(rows))
+        explained = session.explain_posts(explain, state)
     if state is not None:
         state.check()
-    phase("export", len(results))
-    labels = (ckpt.config.distress_labels, ckpt.config.emotion_labels)
-    if out.suffix.lower() == ".xlsx":
-        export_xlsx(table, results, out, run, *labels, state=state)
-    else:
-        export_csv(table, results, out, run, *labels, state=state)
-    seconds = time.perf_counter() - t0
+    phase("export", len(session.results))
+    session.export(out, state)
+    c, policy = session.counts, session.policy
     return RunSummary(
         input=str(input_path),
         output=str(out),
-        **counts,
-        seconds=seconds,
-        scoring_seconds=scoring_seconds,
-        posts_per_second=len(results) / scoring_seconds if scoring_seconds > 0 else 0.0,
+        rows=len(session.results),
+        scored=c.scored,
+        empty=c.empty,
+        no_content=c.no_content,
+        errors=c.errors,
+        truncated=c.truncated,
+        flagged=c.flagged,
+        by_category={k: n for k, n in c.by_category.most_common() if n},
+        flagged_by_rule={k: n for k, n in c.flagged_by_rule.items() if n},
+        seconds=time.perf_counter() - t0,
+        scoring_seconds=session.scoring_seconds or 0.0,
+        posts_per_second=len(session.results) / session.scoring_seconds if session.scoring_seconds else 0.0,
         explained=explained,
-        explain_note=note,
-        precision=scorer.precision,
+        precision=model.scorer.precision,
         thresholds=policy.thresholds,
         target_recalls={n: policy.target_recall(n) for n in policy.rule_names},
-        model=ckpt.name,
-        model_sha256=ckpt.sha256,
+        model=model.name,
+        model_sha256=model.sha256,
         input_sha256=table.sha256,
         sheet=table.sheet or "",
         encoding=table.encoding or "",

@@ -33,29 +33,6 @@ from cmhl_desktop.ui.plots import BarsWidget, CircumplexWidget
 HEADS = ("distress", "emotion")
 
 
-def default_target(result: PostResult, distress_labels: list[str], rules=()) -> tuple[str, str]:
-    """The class to explain by default: the flagged class (a class rule that fired, else the top
-    distress class other than the 'not a concern' class of a not_class rule), else the category."""
-    for rule in rules:
-        if rule.name in result.flag_rules and rule.kind == "class":
-            return "distress", rule.cls
-    negatives = {rule.cls for rule in rules if rule.kind == "not_class"}
-    if result.flagged and result.distress_probs:
-        ranked = sorted(
-            (c for c in distress_labels if c not in negatives),
-            key=lambda c: -_finite(result.distress_probs.get(c, 0.0)),
-        )
-        if ranked:
-            return "distress", ranked[0]
-    if result.category:
-        return "distress", result.category
-    return "distress", distress_labels[0] if distress_labels else ""
-
-
-def _finite(x: float) -> float:
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else -1.0
-
-
 class DetailView(QWidget):
     """Shows one post. Emits `explain_requested(row, head, cls)` when highlights are needed and
     `review_changed(row, status, note, reviewer)` on every change of a review field."""

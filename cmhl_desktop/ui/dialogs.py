@@ -1,10 +1,19 @@
-"""Small dialogs: model card, keyboard shortcuts, about."""
+"""Small dialogs: model card, keyboard shortcuts, about, and the export file chooser."""
 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cmhl_desktop import __version__
 
@@ -106,3 +115,19 @@ class AboutDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(self.label, 1)
         lay.addWidget(buttons)
+
+
+def ask_export_path(parent: QWidget, source: Path, reopened: bool, start_dir: str) -> Path | None:
+    """Ask where to export; the suggestion is beside the input (or in `start_dir`), named after it
+    (a reopened export keeps its name). A name without a known suffix gets the chosen type's."""
+    folder = Path(start_dir or source.parent)
+    suggestion = folder / (f"{source.stem}.xlsx" if reopened else f"{source.stem}-cmhl.xlsx")
+    f, chosen = QFileDialog.getSaveFileName(
+        parent, "Export results", str(suggestion), "Excel workbook (*.xlsx);;CSV (*.csv)"
+    )
+    if not f:
+        return None
+    out = Path(f)
+    if out.suffix.lower() not in (".xlsx", ".csv", ".tsv"):
+        out = out.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
+    return out

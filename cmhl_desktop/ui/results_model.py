@@ -18,6 +18,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush, QColor, QIcon
 
 from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES, PostResult
+from cmhl_desktop.core.triage import concern_key
 from cmhl_desktop.ui import qt_compat
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the input row index (0-based) behind a table row
@@ -274,17 +275,9 @@ class ResultsModel(QAbstractTableModel):
     def _key(self, column: int):
         res, texts = self.results, self.texts
 
-        def flag_key(i):
-            r = res[i]
-            return (
-                0 if r.flagged else 1,
-                -_num(r.distress_score) if math.isfinite(r.distress_score) else 0,
-                i,
-            )
-
         keys = {
             COL_ROW: lambda i: i,
-            COL_FLAG: flag_key,
+            COL_FLAG: lambda i: concern_key(res[i], i),  # "flagged first": the session's order by concern
             COL_CATEGORY: lambda i: (res[i].category, -_num(res[i].distress_score), i),
             COL_DISTRESS: lambda i: (_num(res[i].distress_score), i),
             COL_EMOTION: lambda i: (res[i].emotion, i),

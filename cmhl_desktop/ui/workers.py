@@ -3,7 +3,9 @@
 The core's long work is a plain function taking a `TaskState` (progress + cancellation). `Task` runs
 such a function on its own QThread through a QObject worker; the worker's signals reach the Task (a
 QObject living on the GUI thread) through queued connections, and the Task calls plain Python
-callbacks there — so callbacks never run on the worker thread.
+callbacks there — so callbacks never run on the worker thread. Progress and chunks arrive while the
+work runs; its outcome (done, error or cancelled) is delivered once its thread has stopped, so
+whoever hears of it sees no task of its own still running. `jobs.JobRunner` is the window's one user.
 
 Every Task is kept in a registry until its thread has finished, so the window can cancel and join
 them on close and the tests can assert that no thread outlives a test.
@@ -14,7 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,11 +24,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from cmhl_desktop.core.tasks import Cancelled, TaskState
 
 log = logging.getLogger(__name__)
-
-# The model is shared by scoring and attribution; Captum puts hooks on its embedding layer, so only
-# one piece of work may use it at a time. Scoring takes the lock per chunk, so an explanation that is
-# asked for during a long run waits at most one chunk.
-MODEL_LOCK = threading.Lock()
 
 _running: set[Task] = set()
 
@@ -72,10 +68,8 @@ class Task(QObject):
     """One piece of long work on its own thread.
 
     `fn(state, emit_chunk)` runs on the worker thread; the callbacks run on the GUI thread:
-    on_progress(done, total), on_chunk(obj), on_done(result), on_error(exc), on_cancelled(),
-    on_finished() (always last, after the thread has stopped)."""
-
-    started_at: float
+    on_progress(done, total) and on_chunk(obj) while it runs; then, after the thread has stopped,
+    one of on_done(result), on_error(exc), on_cancelled()."""
 
     def __init__(
         self,
@@ -87,7 +81,6 @@ class Task(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
-        on_finished: Callable[[], None] | None = None,
         parent: QObject | None = None,
         nice: int = 0,
     ) -> None:
@@ -99,7 +92,6 @@ class Task(QObject):
             "done": on_done,
             "error": on_error,
             "cancelled": on_cancelled,
-            "finished": on_finished,
         }
         self.state = TaskState()
         self._worker = _Worker(fn, self.state, nice)
@@ -116,22 +108,15 @@ class Task(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self.outcome: str | None = None  # done | error | cancelled
         self.error: BaseException | None = None
+        self._result: object = None
 
     def start(self) -> Task:
         _running.add(self)
-        self.started_at = time.perf_counter()
         self._thread.start()
         return self
 
     def cancel(self) -> None:
         self.state.cancel()
-
-    @property
-    def cancelled(self) -> bool:
-        return self.state.cancelled
-
-    def is_running(self) -> bool:
-        return self in _running
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until the thread has stopped, then deliver its queued signals. Used on close/tests."""
@@ -160,23 +145,26 @@ class Task(QObject):
 
     @Slot(object)
     def _on_done(self, result: object) -> None:
-        self.outcome = "done"
-        self._call("done", result)
+        self.outcome, self._result = "done", result
 
     @Slot(object)
     def _on_error(self, exc: BaseException) -> None:
         self.outcome, self.error = "error", exc
-        self._call("error", exc)
 
     @Slot()
     def _on_cancelled(self) -> None:
         self.outcome = "cancelled"
-        self._call("cancelled")
 
     @Slot()
     def _on_thread_finished(self) -> None:
         _running.discard(self)
-        self._call("finished")
+        if self.outcome == "done":
+            self._call("done", self._result)
+        elif self.outcome == "error":
+            self._call("error", self.error)
+        else:  # cancelled (or a thread that stopped without a word: treat it as cancelled)
+            self._call("cancelled")
+        self._result = None
         self._worker.deleteLater()
         self._thread.deleteLater()
 

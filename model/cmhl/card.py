@@ -5,6 +5,7 @@ render the checkpoint's README.md from metrics.json, so every number in the card
     python -m cmhl.card other --model DIR --data ../shared/data      # flag shares on other subreddits
     python -m cmhl.card previous --model DIR --previous OLD          # keep OLD's figures to compare
     python -m cmhl.card behaviour --model DIR --json FILE            # the behaviour suite's table
+    python -m cmhl.card lexicon --model DIR --src LEXICON_DIR        # compile risk_lexicon.json into DIR
     python -m cmhl.card render --model DIR                           # write README.md, refresh manifest
 
 Every figure of the previous checkpoint shown beside this one comes from the previous checkpoint's
@@ -305,7 +306,8 @@ def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> di
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cmhl.card")
-    ap.add_argument("action", choices=("ablation", "other", "previous", "behaviour", "render"))
+    ap.add_argument("action", choices=("ablation", "other", "previous", "behaviour", "lexicon", "render"))
+    ap.add_argument("--src", type=Path, help="the suicide_risk_lexicon folder (lexicon)")
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--previous", type=Path, help="the previous checkpoint folder (previous)")
     ap.add_argument("--json", type=Path, help="bench_behaviour.py --json output (behaviour)")
@@ -322,6 +324,11 @@ def main(argv=None) -> int:
         keep = ("emotion_test", "distress_test", "stb_test", "other_subreddits", "behaviour")
         metrics["previous"] = {"name": a.previous.name, **{k: old[k] for k in keep if k in old}}
         _store(a.model, metrics)
+    elif a.action == "lexicon":
+        from .risk_lexicon import LEXICON_FILE, compile_lexicon, save_lexicon
+
+        save_lexicon(compile_lexicon(a.src), a.model / LEXICON_FILE)
+        write_manifest(a.model)
     elif a.action == "behaviour":
         metrics["behaviour"] = json.loads(a.json.read_text(encoding="utf-8"))
         _store(a.model, metrics)

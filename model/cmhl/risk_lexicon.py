@@ -371,25 +371,3 @@ class RiskLexicon:
 
     def has_crisis(self, text: str) -> bool:
         return bool(self.crisis_matches(text))
-
-
-def main(argv=None) -> int:
-    """python -m cmhl.risk_lexicon --src ../shared/data/lexicons/suicide_risk_lexicon --into CKPT_DIR
-
-    Compiles the lexicon into CKPT_DIR/risk_lexicon.json and refreshes the checkpoint's manifest."""
-    import argparse
-
-    from .checkpoint import write_manifest
-
-    ap = argparse.ArgumentParser(prog="python -m cmhl.risk_lexicon")
-    ap.add_argument("--src", type=Path, required=True, help="the suicide_risk_lexicon folder")
-    ap.add_argument("--into", type=Path, required=True, help="a checkpoint folder")
-    a = ap.parse_args(argv)
-    out = save_lexicon(compile_lexicon(a.src), a.into / LEXICON_FILE)
-    write_manifest(a.into)
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

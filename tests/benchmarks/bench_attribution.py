@@ -89,6 +89,19 @@ def delete_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def app_targets(ckpt, texts: list[str]) -> list[tuple[str, str]]:
+    """(class, reason) each post is explained for in the app: FlagPolicy.explain_class at the
+    checkpoint's stored thresholds (the flagged class, else the top class)."""
+    from cmhl.inference import predict_texts, softmax
+
+    from cmhl_desktop.core.flags import FlagPolicy
+
+    temp = float(ckpt.calibration.temperatures.get("distress", 1.0))
+    probs = softmax(predict_texts(ckpt.model, ckpt.tokenizer, texts).distress_logits, temp)
+    policy = FlagPolicy.from_checkpoint(ckpt)
+    return [policy.explain_class(p) for p in probs]
+
+
 def faithfulness(ckpt, texts: list[str], seed: int, n_random: int) -> str:
     from cmhl.inference import predict_texts, softmax
 
@@ -96,6 +109,7 @@ def faithfulness(ckpt, texts: list[str], seed: int, n_random: int) -> str:
     from cmhl_desktop.core.tasks import TaskState
 
     ex = Explainer(ckpt)
+    targets = app_targets(ckpt, texts)
     t0 = time.perf_counter()
     last = [0.0]
 
@@ -104,7 +118,7 @@ def faithfulness(ckpt, texts: list[str], seed: int, n_random: int) -> str:
             last[0] = time.perf_counter()
             log(f"  faithfulness: explained {done}/{total} posts ({time.perf_counter() - t0:.0f} s)")
 
-    exps = ex.explain(texts, state=TaskState(progress))
+    exps = ex.explain(texts, target_class=[c for c, _ in targets], state=TaskState(progress))
     elapsed = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     levels = [
@@ -162,8 +176,8 @@ def faithfulness(ckpt, texts: list[str], seed: int, n_random: int) -> str:
     steps = statistics.median(e.n_steps for e in exps)
     words = statistics.median(len(e.words) for e in exps)
     reasons = {}
-    for e in exps:
-        reasons[e.target_reason] = reasons.get(e.target_reason, 0) + 1
+    for _, why in targets:
+        reasons[why.split(":")[0]] = reasons.get(why.split(":")[0], 0) + 1
     head = (
         f"Faithfulness (comprehensiveness): mean drop of the target class's calibrated probability when the\n"
         f"top-k attributed words are deleted vs k random words ({n_random} draws a post); {len(texts)} test posts,\n"
@@ -215,7 +229,7 @@ def tutorial_rel(ckpt, ids, base, target, delta) -> float:
 def agreement(scores: np.ndarray, ref, text: str, k: int = 5) -> tuple[float, float]:
     """How close token scores are to the converged reference explanation of `text`: relative L2
     error over the tokens, and the share of the reference's top-k words (toward the target) in ours."""
-    from cmhl_desktop.core.attribution import TokenScore, top_words, words_from_tokens
+    from cmhl_desktop.core.explanation import TokenScore, top_words, words_from_tokens
 
     full = np.array([t.score for t in ref.tokens])
     err = float(np.linalg.norm(scores - full) / max(np.linalg.norm(full), 1e-12))
@@ -231,9 +245,8 @@ def agreement(scores: np.ndarray, ref, text: str, k: int = 5) -> tuple[float, fl
 
 def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
     import torch
-    from cmhl.inference import predict_texts, softmax
 
-    from cmhl_desktop.core.attribution import Explainer, default_target
+    from cmhl_desktop.core.attribution import Explainer
 
     tok = ckpt.tokenizer
     rng = np.random.default_rng(seed)
@@ -241,10 +254,7 @@ def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
     posts = [str(t) for t in pool[: n + 1]]
     if len(posts) < 2:
         return f"Speed: not enough posts of {lo}-{hi} tokens"
-    labels = ckpt.config.distress_labels
-    temp = float(ckpt.calibration.temperatures.get("distress", 1.0))
-    probs = softmax(predict_texts(ckpt.model, tok, posts).distress_logits, temp)
-    targets = [default_target(p, labels, ckpt.calibration.rules)[0] for p in probs]
+    targets = [c for c, _ in app_targets(ckpt, posts)]
     explainers = {
         "ours": Explainer(ckpt),
         "ours32": Explainer(ckpt, bf16=False),

@@ -89,8 +89,8 @@ def child_launch(model: str, eager: bool, settings_dir: str) -> None:
     w.show()
 
     def shown() -> None:
-        print(f"SHOWN {time.time():.6f} loaded={w.engine is not None}", flush=True)
-        w.shutdown() if w.engine is not None else None
+        print(f"SHOWN {time.time():.6f} loaded={w.session.model is not None}", flush=True)
+        w.shutdown() if w.session.model is not None else None
         os._exit(0)  # do not wait for the model to finish loading
 
     QTimer.singleShot(0, shown)
@@ -172,13 +172,13 @@ def measure_stalls(model: Path, n_posts: int, tmp: Path, runs: int = 3) -> dict[
         loop.exec()
 
     wait_for(w.model_ready, 600)
-    if w.engine is None:
+    if w.session.model is None:
         raise SystemExit("the model did not load")
-    engine = w.engine
+    model = w.session.model
     out: dict[str, float] = {}
 
     # warm-up (first forward passes allocate): score a few posts off the record
-    engine.scorer.score(posts[:64], TaskState(), engine.policy)
+    model.scorer.score(posts[:64], TaskState(), w.session.policy)
 
     # the app: scoring on its worker while the probe runs on the GUI thread (several runs: the
     # longest stall of one run depends on what else the machine is doing)
@@ -202,7 +202,7 @@ def measure_stalls(model: Path, n_posts: int, tmp: Path, runs: int = 3) -> dict[
     probe.start()
     t0 = time.perf_counter()
     done = []
-    QTimer.singleShot(10, lambda: done.append(engine.scorer.score(posts, TaskState(), engine.policy)))
+    QTimer.singleShot(10, lambda: done.append(model.scorer.score(posts, TaskState(), w.session.policy)))
     while not done:
         app.processEvents()
         time.sleep(0.001)

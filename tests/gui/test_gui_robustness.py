@@ -19,12 +19,12 @@ pytestmark = pytest.mark.gui
 
 def dismiss_error(qtbot, w) -> str:
     """Wait for the window's error box, read it, press OK; returns its text."""
-    qtbot.waitUntil(lambda: bool(w.error_boxes), timeout=30_000)
-    box = w.error_boxes[-1]
+    qtbot.waitUntil(lambda: bool(w.errors.boxes), timeout=30_000)
+    box = w.errors.boxes[-1]
     assert box.isVisible()
     text = box.text()
     box.button(QMessageBox.StandardButton.Ok).click()
-    qtbot.waitUntil(lambda: not w.error_boxes, timeout=5000)
+    qtbot.waitUntil(lambda: not w.errors.boxes, timeout=5000)
     return text
 
 
@@ -36,8 +36,8 @@ def test_cancel_mid_run_keeps_the_window_working(qtbot, make_window, tmp_path):
     def first_progress(done, total):
         seen.append((done, total))
         if len(seen) == 1:
-            assert w.progress_row.isVisible() and w.cancel_button.isEnabled()
-            qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
+            assert w.jobs.progress_row.isVisible() and w.jobs.progress_row.cancel_button.isEnabled()
+            qtbot.mouseClick(w.jobs.progress_row.cancel_button, Qt.MouseButton.LeftButton)
 
     w.scoring_progress.connect(first_progress)
     with qtbot.waitSignal(w.scoring_cancelled, timeout=120_000) as blocker:
@@ -47,7 +47,7 @@ def test_cancel_mid_run_keeps_the_window_working(qtbot, make_window, tmp_path):
     assert scored < 6000, "cancelling stopped the run early"
     assert w.model.scored_count() == scored
     assert not workers.running_tasks()
-    assert not w.progress_row.isVisible()
+    assert not w.jobs.progress_row.isVisible()
     assert not w.act_export.isEnabled(), "a partial run cannot be exported"
     assert w.act_open.isEnabled() and w.act_rescore.isEnabled()
     assert "cancelled" in w.statusBar().currentMessage().lower()
@@ -57,6 +57,22 @@ def test_cancel_mid_run_keeps_the_window_working(qtbot, make_window, tmp_path):
     w.scoring_progress.disconnect(first_progress)
     open_and_score(qtbot, w, small)
     assert w.proxy.rowCount() == 6 and w.model.complete()
+
+
+def test_counts_after_a_cancel_are_those_of_the_rows_shown(qtbot, make_window, tmp_path):
+    """Cancelled after the first rows arrived: the counts line and each flag rule's line count them."""
+    big = write_posts(tmp_path / "big.csv", n=6000)
+    w = make_window()
+    w.model.rowsInserted.connect(lambda *_: w.jobs.cancel_current())
+    with qtbot.waitSignal(w.scoring_cancelled, timeout=120_000) as blocker:
+        w.open_path(big, ask=False)
+    shown = [r for r in w.model.results if r is not None]
+    assert 0 < blocker.args[0] == len(shown) < 6000
+    assert any(r.flagged for r in shown)
+    for name, label in w.flag_panel.infos.items():
+        n = sum(name in r.flag_rules for r in shown)
+        assert f"{n:,} flagged here" in label.text()
+    assert f"⚑ {sum(r.flagged for r in shown):,} flagged" in w.results.count_label.text()
 
 
 def test_escape_cancels(qtbot, make_window, tmp_path):
@@ -76,7 +92,7 @@ def test_corrupt_file_gives_an_error_and_the_app_keeps_working(qtbot, make_windo
     text = dismiss_error(qtbot, w)
     assert "broken.xlsx" in text
     qtbot.waitUntil(lambda: w.act_open.isEnabled(), timeout=10_000)
-    assert w.table is None
+    assert w.session.table is None
 
     # the column dialog also reports it, without crashing, and offers no Score button
     w.open_path(bad)
@@ -147,20 +163,20 @@ def test_reflag_from_the_recall_control_does_not_rescore(qtbot, make_window, tmp
     w = make_window()
     open_and_score(qtbot, w, path)
     calls = []
-    monkeypatch.setattr(w.engine.scorer, "iter_score", lambda *a, **k: calls.append(1) or iter(()))
-    monkeypatch.setattr(w.engine.scorer, "score", lambda *a, **k: calls.append(1) or [], raising=False)
+    monkeypatch.setattr(w.session.model.scorer, "iter_score", lambda *a, **k: calls.append(1) or iter(()))
+    monkeypatch.setattr(w.session.model.scorer, "score", lambda *a, **k: calls.append(1) or [], raising=False)
     snapshot = copy.deepcopy(w.model.results)
 
     changed = []
-    for rule in [r.name for r in w.engine.rules]:
+    for rule in [r.name for r in w.session.model.rules]:
         spin = w.flag_panel.spins[rule]
         counts = {}
         for target in (0.5, 0.99, 0.8):
             spin.setValue(target)
-            policy = FlagPolicy(w.engine.ckpt.calibration, w.engine.distress_labels)
-            for other in w.engine.rules:  # the other rules stay where the window has them
+            policy = FlagPolicy(w.session.model.ckpt.calibration, w.session.model.distress_labels)
+            for other in w.session.model.rules:  # the other rules stay where the window has them
                 policy.set_target_recall(other.name, w.flag_panel.spins[other.name].value())
-            assert w.engine.threshold(rule) == policy.threshold(rule)
+            assert w.session.policy.threshold(rule) == policy.threshold(rule)
             info = w.flag_panel.infos[rule].text()
             assert f"threshold {policy.threshold(rule):.3f}" in info
             exp = policy.expected(rule)
@@ -189,34 +205,34 @@ def test_reflag_from_the_recall_control_does_not_rescore(qtbot, make_window, tmp
     before = spin.value()
     qtbot.keyClick(spin, Qt.Key.Key_Down)
     assert spin.value() == pytest.approx(before - 0.01)
-    assert w.engine.target_recall(rule) == pytest.approx(before - 0.01)
+    assert w.session.target_recall(rule) == pytest.approx(before - 0.01)
 
 
 def test_bad_model_folder_keeps_the_current_model(qtbot, make_window, tmp_path):
     w = make_window()
-    engine = w.engine
+    model = w.session.model
     bad = tmp_path / "not-a-checkpoint"
     bad.mkdir()
     (bad / "config.json").write_text("{}", encoding="utf-8")
     w.load_model(bad)
     text = dismiss_error(qtbot, w)
     assert "not a usable CMHL checkpoint" in text and "current model stays" in text
-    qtbot.waitUntil(lambda: w._load_task is None, timeout=10_000)
-    assert w.engine is engine
-    assert w.model_label.text() == f"Model: {engine.name}"
+    qtbot.waitUntil(lambda: not w.jobs.running("load"), timeout=10_000)
+    assert w.session.model is model
+    assert w.model_label.text() == f"Model: {model.name}"
 
 
 def test_choose_model_folder_loads_it(qtbot, make_window, tiny_checkpoint_dir, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     w = make_window()
-    old = w.engine
+    old = w.session.model
     monkeypatch.setattr(
         QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tiny_checkpoint_dir))
     )
     with qtbot.waitSignal(w.model_ready, timeout=60_000):
         w.act_model.trigger()
-    assert w.engine is not old and w.engine.path == tiny_checkpoint_dir
+    assert w.session.model is not old and w.session.model.path == tiny_checkpoint_dir
 
 
 def test_model_card_about_and_shortcuts(qtbot, make_window):
@@ -239,3 +255,26 @@ def test_model_card_about_and_shortcuts(qtbot, make_window):
     for key in ("J", "K", "Ctrl+Down", "1", "4", "Ctrl+E", "Ctrl+O"):
         assert key in text
     w._shortcuts.close()
+
+
+def test_reopening_an_export_while_the_model_loads_keeps_its_targets(
+    qtbot, make_window, tmp_path, tiny_checkpoint_dir
+):
+    from cmhl.checkpoint import load_checkpoint
+
+    from cmhl_desktop.cli import main
+
+    src = write_posts(tmp_path / "posts.csv")
+    out = tmp_path / "scored.xlsx"
+    args = ["score", str(src), "-o", str(out), "--model", str(tiny_checkpoint_dir)]
+    assert main([*args, "--target-recall", "suicidewatch=0.8"]) == 0
+    w = make_window(wait_model=False, autoload=False)
+    with qtbot.waitSignal(w.table_ready, timeout=30_000):
+        w.open_path(out, ask=False)
+    assert w.session.target_recall("suicidewatch") == 0.8
+    with qtbot.waitSignal(w.model_ready, timeout=120_000):
+        w.load_model(tiny_checkpoint_dir)
+    assert w.flag_panel.spins["suicidewatch"].value() == pytest.approx(0.8)
+    rule = load_checkpoint(tiny_checkpoint_dir).calibration.rule("suicidewatch")
+    assert w.session.policy.threshold("suicidewatch") == rule.threshold_for(0.8)
+    assert not w.jobs.running("score") and w.session.scoring_seconds is None, "an export is not re-scored"

@@ -32,7 +32,7 @@ def focus_table(qtbot, w) -> None:
 def test_window_shows_before_the_model_loads(qtbot, make_window):
     w = make_window(wait_model=False)
     assert w.isVisible()
-    assert w.engine is None
+    assert w.session.model is None
     assert "loading" in w.model_label.text().lower()
     assert w.offline_label.isVisible() and "Offline" in w.offline_label.text()
     with qtbot.waitSignal(w.model_ready, timeout=120_000):
@@ -83,7 +83,7 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
     assert not w.detail.browser.openExternalLinks() and not w.detail.browser.openLinks()
 
     # switch the class: a new explanation is computed (and cached)
-    other = next(c for c in w.engine.distress_labels if c != w.detail.class_combo.currentText())
+    other = next(c for c in w.session.model.distress_labels if c != w.detail.class_combo.currentText())
     with qtbot.waitSignal(
         w.explanation_ready, timeout=60_000, check_params_cb=lambda row, head, cls: cls == other
     ):
@@ -111,11 +111,11 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
         qtbot.keyClick(w.view, Qt.Key.Key_K)
         assert w.current_input_row() == top
     # autosaved: the store on disk already has it (write-through), with no post text
-    lines = [json.loads(x) for x in w.store.path.read_text(encoding="utf-8").splitlines()[1:]]
+    lines = [json.loads(x) for x in w.session.store.path.read_text(encoding="utf-8").splitlines()[1:]]
     assert {"row": top, "status": "confirmed"}.items() <= lines[-1].items() or any(
         d["row"] == top and d["status"] == "confirmed" for d in lines
     )
-    stored = w.store.path.read_text(encoding="utf-8")
+    stored = w.session.store.path.read_text(encoding="utf-8")
     assert not any(p and p in stored for p in POSTS)
 
     # ---- export with Ctrl+E
@@ -137,8 +137,8 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
     def no_scoring(*a, **k):
         raise AssertionError("a reopened export must not be scored again")
 
-    monkeypatch.setattr(w.engine.scorer, "iter_score", no_scoring)
-    monkeypatch.setattr(w.engine.scorer, "score", no_scoring, raising=False)
+    monkeypatch.setattr(w.session.model.scorer, "iter_score", no_scoring)
+    monkeypatch.setattr(w.session.model.scorer, "score", no_scoring, raising=False)
     w.open_path(out)
     qtbot.waitUntil(lambda: w.open_dialog is not None, timeout=5000)
     assert w.open_dialog.is_scored()
@@ -160,7 +160,7 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
     focus_table(qtbot, w)
     qtbot.keyClick(w.view, Qt.Key.Key_3)
     assert w.model.result(top).review_status == "not a concern"
-    assert w.store.all()[top].status == "not a concern"
+    assert w.session.store.all()[top].status == "not a concern"
 
     # ---- no post text in any log record
     for rec in caplog.records:
@@ -175,14 +175,14 @@ def test_recent_files_and_settings_persist(qtbot, make_window, posts_csv, settin
     w.flag_panel.spins[rule].setValue(0.85)
     w.close()
     settings.sync()
-    assert str(posts_csv.resolve()) in w.recent_files()
+    assert str(posts_csv.resolve()) in w.prefs.recent_files()
     assert float(settings.value(f"flags/{rule}")) == pytest.approx(0.85)
     assert settings.value("window/geometry") is not None
     assert settings.value("model/last_dir")
 
     w2 = make_window()
     assert w2.flag_panel.spins[rule].value() == pytest.approx(0.85), "target recall restored"
-    assert w2.engine.target_recall(rule) == pytest.approx(0.85)
+    assert w2.session.target_recall(rule) == pytest.approx(0.85)
     assert w2.recent_menu.actions()[0].toolTip() == str(posts_csv.resolve())
     with qtbot.waitSignal(w2.scoring_done, timeout=60_000):
         w2.recent_menu.actions()[0].trigger()
@@ -216,39 +216,41 @@ def test_filters(qtbot, make_window, tmp_path):
     total = w.proxy.rowCount()
     assert total == 40
 
-    w.flag_filter.setCurrentIndex(w.flag_filter.findData("flagged"))
+    w.results.flag_filter.setCurrentIndex(w.results.flag_filter.findData("flagged"))
     n_flagged = sum(1 for r in w.model.results if r.flagged)
     assert w.proxy.rowCount() == n_flagged
-    w.flag_filter.setCurrentIndex(w.flag_filter.findData("not flagged"))
+    w.results.flag_filter.setCurrentIndex(w.results.flag_filter.findData("not flagged"))
     assert w.proxy.rowCount() == total - n_flagged
-    w.flag_filter.setCurrentIndex(0)
+    w.results.flag_filter.setCurrentIndex(0)
 
     cat = w.model.results[0].category
-    w.category_filter.setCurrentIndex(w.category_filter.findData(cat))
+    w.results.category_filter.setCurrentIndex(w.results.category_filter.findData(cat))
     assert w.proxy.rowCount() == sum(1 for r in w.model.results if r.category == cat)
     assert all(w.proxy.index(i, 0).data(RESULT_ROLE).category == cat for i in range(w.proxy.rowCount()))
-    w.category_filter.setCurrentIndex(0)
+    w.results.category_filter.setCurrentIndex(0)
 
-    qtbot.keyClicks(w.search_edit, "banana bread")
+    qtbot.keyClicks(w.results.search_edit, "banana bread")
     qtbot.waitUntil(
         lambda: w.proxy.rowCount() == sum("banana bread" in t for t in w.model.texts), timeout=3000
     )
-    w.search_edit.clear()
+    w.results.search_edit.clear()
     qtbot.waitUntil(lambda: w.proxy.rowCount() == total, timeout=3000)
 
     # review filter follows review changes
-    w.review_filter.setCurrentIndex(w.review_filter.findData("confirmed"))
+    w.results.review_filter.setCurrentIndex(w.results.review_filter.findData("confirmed"))
     assert w.proxy.rowCount() == 0
-    w.review_filter.setCurrentIndex(0)
+    w.results.review_filter.setCurrentIndex(0)
     w.select_proxy_row(3)
     row = w.current_input_row()
     w.set_review_status("confirmed")
-    w.review_filter.setCurrentIndex(w.review_filter.findData("confirmed"))
+    w.results.review_filter.setCurrentIndex(w.results.review_filter.findData("confirmed"))
     assert w.proxy.rowCount() == 1 and w.proxy.index(0, 0).data(ROW_ROLE) == row
-    assert set(REVIEW_STATUSES) == {w.review_filter.itemData(i) for i in range(1, w.review_filter.count())}
+    assert set(REVIEW_STATUSES) == {
+        w.results.review_filter.itemData(i) for i in range(1, w.results.review_filter.count())
+    }
 
     # sorting by a column and back to "flagged first"
-    w.review_filter.setCurrentIndex(0)
+    w.results.review_filter.setCurrentIndex(0)
     w.view.sortByColumn(3, Qt.SortOrder.DescendingOrder)
     scores = [w.proxy.index(i, 0).data(RESULT_ROLE).distress_score for i in range(w.proxy.rowCount())]
     finite = [s for s in scores if not math.isnan(s)]

@@ -1,0 +1,511 @@
+"""One scoring run, Qt-free: the object both front ends drive (docs/ARCHITECTURE.md, "The session").
+
+A `ScoringSession` owns one input being screened: the input table, one result per row (in input
+order, None until scored), each post's review (saved at once in a `ReviewStore`), the flag policy
+at its current target recalls, the counts, the run record and the export. `cmhl score` (through
+`pipeline.score_file`), `cmhl explain` and the window all drive it, so the same input gives the same
+export from either front end.
+
+    session = ScoringSession(LoadedModel.load(folder), targets=0.9)
+    session.open("posts.xlsx")
+    session.score(state)                               # streams: iter_scores + add_scores
+    session.set_target_recall("suicidewatch", 0.95)    # re-flags at once, no re-scoring
+    session.set_review(3, "confirmed", "called the GP", "dr x")
+    session.explain_posts("flagged", state)            # word scores kept for the export
+    session.export("out.xlsx", state)
+
+Threads: long work is split into a part that only reads the session and may run on a worker thread
+(`read`, `iter_scores`, `explain`, `iter_explain`, `export`) and short parts that change it, called
+on the session's own thread (the GUI thread, or the CLI's only thread): `attach`, `begin_scoring`,
+`add_scores`, `end_scoring`, `keep_words` and the setters. `generation` changes with every new input
+or run, so the window can drop what a worker delivers late for an older one. The model is used by
+one piece of work at a time (`LoadedModel.lock`, loaded_model.py).
+
+Imports of torch-backed modules (readers, flags, scoring, attribution) happen inside methods: the
+window imports this module before its first paint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .export import ExportError, RunInfo, export_csv, export_xlsx
+from .loaded_model import LoadedModel
+from .results import REVIEW_STATUSES, PostResult
+from .review_store import Review, ReviewStore
+from .tasks import TaskState
+from .triage import CRISIS_RULES, Counts, concern_key
+
+if TYPE_CHECKING:
+    from .explanation import Explanation
+    from .flags import FlagPolicy
+    from .readers import InputTable
+
+EXPLAIN_MODES = ("none", "flagged", "all")
+OUTPUT_SUFFIXES = (".xlsx", ".csv", ".tsv")
+EXPLAIN_CHUNK = 32  # posts per attribution call (bounded memory; progress and cancel between calls)
+# run-sheet rows that export_xlsx appends after the RunInfo's own (a reopened export's meta has them)
+EXPORT_ROWS = (
+    "input_sheet",
+    "input_encoding",
+    "input_header",
+    "input_warnings",
+    "text_column",
+    "text_column_index",
+    "text_columns",
+    "original_columns",
+)
+
+
+class SessionError(RuntimeError):
+    """A step asked for something the session does not have yet (a model, an input, all scores)."""
+
+
+def now_iso() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def check_output(out_path: str | Path, input_path: str | Path | None = None) -> Path:
+    """Fail early, before any scoring, when the output cannot be written. Raises ExportError."""
+    out = Path(out_path)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ExportError(
+            f"{out.name}: unsupported output type; name a {', '.join(OUTPUT_SUFFIXES)} file"
+            " (or, for `cmhl score`, an existing folder or a path ending in /)"
+        )
+    if out.is_dir():
+        raise ExportError(f"{out}: is a folder; choose a file name")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {out.name}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write {out.name}: no permission to write in {folder}")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ExportError(f"cannot write {out.name}: the file exists and is read-only")
+    if input_path is not None:
+        src = Path(input_path)
+        if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
+            raise ExportError(f"{out.name}: refusing to overwrite the input file; choose another name")
+    return out
+
+
+class ScoringSession:
+    """One input, its results and review, scored and flagged with one model (see the module doc).
+
+    model: the model to score with (None: set one later with `set_model`; a reopened export can be
+    reviewed and exported without one). data_dir: where reviews are autosaved (None: not saved,
+    as for `cmhl score`; CMHL_DATA_DIR overrides it). targets: target recalls to flag at (a float
+    for every rule, or {rule: recall}); None keeps the checkpoint's stored thresholds."""
+
+    def __init__(
+        self,
+        model: LoadedModel | None = None,
+        *,
+        data_dir: str | Path | None = None,
+        targets: float | Mapping[str, float] | None = None,
+    ) -> None:
+        self.model: LoadedModel | None = None
+        self.policy: FlagPolicy | None = None
+        self.data_dir = data_dir
+        self._targets: dict[str, float] = {}  # asked-for target recalls, kept across models
+        self.table: InputTable | None = None
+        self.texts: list[str] = []
+        self.results: list[PostResult | None] = []
+        self.store: ReviewStore | None = None
+        self.store_error: Exception | None = None  # why this input's reviews cannot be saved
+        self.counts = Counts()
+        self.generation = 0
+        self.started = ""  # ISO time the results were scored (a reopened export: its own)
+        self.scoring_seconds: float | None = None  # None: not scored in this session
+        self.explain_mode = "none"  # the last explain_posts run; words may also come one by one
+        self._kept: dict[int, Review] = {}  # reviews to put back on results as they arrive
+        self._probs = None  # (key, probability matrix) for fast re-flagging
+        self._t0 = 0.0
+        if model is not None:
+            self.set_model(model)
+        self.set_target_recalls(targets)
+
+    # ------------------------------------------------------------------ model and flag policy
+
+    def set_model(self, model: LoadedModel) -> None:
+        """Use `model` from now on: a new flag policy at the asked-for target recalls (rules the
+        model lacks are ignored). Results already there stay as they are until scored again."""
+        from .flags import FlagPolicy, PolicyError
+
+        policy = FlagPolicy.from_checkpoint(model.ckpt)
+        for name, recall in self._targets.items():
+            if name in policy.rule_names:
+                try:
+                    policy.set_target_recall(name, recall)
+                except PolicyError:  # a rule without PR points keeps its stored threshold
+                    pass
+        self.model, self.policy, self._probs = model, policy, None
+
+    def set_target_recall(self, rule: str, recall: float) -> int:
+        """Move a rule to a validation target recall and re-flag every result at once (no
+        re-scoring). Without a model the target is kept for the next one. Returns how many posts
+        are flagged. Raises PolicyError (unknown rule, recall out of (0, 1], no PR points)."""
+        if self.policy is not None:
+            self.policy.set_target_recall(rule, recall)
+        self._targets[rule] = float(recall)
+        return self.reflag()
+
+    def set_target_recalls(self, target: float | Mapping[str, float] | None) -> None:
+        """A float moves every rule of the model; a mapping moves the rules it names; None: nothing.
+        Raises PolicyError for an unknown rule or a bad recall, SessionError for a float without a
+        model (which rules there are is the model's to say)."""
+        if target is None:
+            return
+        if not isinstance(target, Mapping):
+            if self.policy is None:
+                raise SessionError("a target recall for every rule needs a model")
+            target = dict.fromkeys(self.policy.rule_names, float(target))
+        if self.policy is not None:
+            self.policy.set_target_recalls(target)
+        self._targets.update({k: float(v) for k, v in target.items()})
+        self.reflag()
+
+    def target_recall(self, rule: str) -> float | None:
+        """The current target of a rule (None: a threshold set by hand, or not known)."""
+        if self.policy is not None:
+            return self.policy.target_recall(rule)
+        return self._targets.get(rule)
+
+    def target_recalls(self) -> dict[str, float]:
+        """{rule: target recall} of the model's rules that have one."""
+        names = self.policy.rule_names if self.policy is not None else list(self._targets)
+        return {n: t for n in names if (t := self.target_recall(n)) is not None}
+
+    def reflag(self) -> int:
+        """Apply the flag policy to every result in place; returns how many are flagged."""
+        if self.policy is None:
+            return self.counts.flagged
+        present = [r for r in self.results if r is not None]
+        key = (self.generation, len(present))
+        if self._probs is None or self._probs[0] != key:  # scores do not move: build the matrix once
+            self._probs = (key, self.policy.probs_matrix(present))
+        self.counts.flagged = self.policy.reflag(present, self._probs[1])
+        self.counts.flagged_by_rule = Counter(self.policy.flagged_by_rule(present))
+        return self.counts.flagged
+
+    # ------------------------------------------------------------------ opening an input
+
+    @staticmethod
+    def read(path: str | Path, sheet: str | None = None, column=None, **options) -> InputTable:
+        """Read an input, or reopen an export (worker-safe). `column`: one column or a list joined
+        into each post; `options`: `readers.read_input`'s encoding and header. Raises InputError."""
+        from .readers import read_input
+
+        return read_input(path, sheet=sheet, column=column, **options)
+
+    def open(self, path: str | Path, sheet: str | None = None, column=None, **options) -> InputTable:
+        """`read` then `attach`: the whole of opening an input, for one thread."""
+        table = self.read(path, sheet, column, **options)
+        self.attach(table)
+        return table
+
+    def open_texts(self, texts: Sequence[str], name: str = "typed text") -> InputTable:
+        """Attach posts given as strings (`cmhl explain --text`, tests): one column "text", held in
+        memory only."""
+        from .readers import InputTable
+
+        digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+        table = InputTable(Path(name), None, ["text"], [[t] for t in texts], 0, digest, "txt")
+        self.attach(table)
+        return table
+
+    def attach(self, table: InputTable) -> None:
+        """Make `table` this session's input: its review store opened (a failure is kept in
+        `store_error`, and reviews then live in memory only). A reopened export brings its
+        results, review and target recalls; anything else waits for `score`."""
+        self.table, self.texts = table, table.texts()
+        self.generation += 1
+        self.store, self.store_error, self._kept, self._probs = None, None, {}, None
+        if self.data_dir is not None:
+            try:
+                self.store = ReviewStore(self.data_dir, table.sha256, table.sheet)
+                self._kept = self.store.all()
+            except (OSError, ValueError) as e:
+                self.store, self.store_error = None, e
+        self.scoring_seconds, self.explain_mode = None, "none"
+        self.started = table.meta.get("started", "")
+        if table.results is None:
+            self.results = [None] * len(self.texts)
+        else:
+            self.results = list(table.results)
+            for i, rev in self._kept.items():
+                if 0 <= i < len(self.results):
+                    _apply_review(self.results[i], rev)
+            # flag at the export's targets (the flags it shows were made there): no re-flag
+            targets = {k.split(":", 1)[1]: v for k, v in table.meta.items() if k.startswith("target_recall:")}
+            self._restore_targets(targets)
+        self._recount()
+
+    def _restore_targets(self, targets: Mapping[str, str]) -> None:
+        from .flags import PolicyError
+
+        for name, value in targets.items():
+            try:
+                recall = float(value)
+                if self.policy is not None:
+                    self.policy.set_target_recall(name, recall)
+            except (ValueError, PolicyError):  # a rule this model lacks, or a damaged cell
+                continue
+            self._targets[name] = recall
+
+    @property
+    def needs_scoring(self) -> bool:
+        return self.table is not None and self.table.results is None and not self.complete()
+
+    def complete(self) -> bool:
+        """Every row has a result (what an export needs)."""
+        return bool(self.results) and self.counts.done == len(self.results)
+
+    def labels(self) -> tuple[list[str], list[str]]:
+        """(distress labels, emotion labels): the model's, else those of the results."""
+        if self.model is not None:
+            return self.model.distress_labels, self.model.emotion_labels
+        first = next((r for r in self.results if r is not None), None)
+        return (list(first.distress_probs), list(first.emotion_probs)) if first else ([], [])
+
+    # ------------------------------------------------------------------ scoring
+
+    def begin_scoring(self) -> int:
+        """Start a (re-)scoring run: every result is cleared, every review is kept (those on the
+        results, then the store's) to be put back as results arrive. Returns the run's generation.
+        Raises SessionError without a model or an input."""
+        if self.model is None or self.table is None:
+            raise SessionError("scoring needs a model and an input")
+        kept = {i: _review_of(r) for i, r in enumerate(self.results) if r is not None and _reviewed(r)}
+        if self.store is not None:
+            kept.update(self.store.all())
+        self._kept = kept
+        self.results = [None] * len(self.texts)
+        self.generation += 1
+        self.started, self._t0 = now_iso(), time.perf_counter()
+        self.scoring_seconds, self.explain_mode = None, "none"
+        self._recount()
+        return self.generation
+
+    def iter_scores(self, state: TaskState | None = None) -> Iterator[tuple[int, list[PostResult]]]:
+        """Score every post (worker-safe): yields (start row, results of that chunk) in input order;
+        hand each to `add_scores`. Progress goes to `state`; raises Cancelled when it is cancelled."""
+        model = self.model
+        if model is None:
+            raise SessionError("scoring needs a model")
+        chunks = model.scorer.iter_score(self.texts, state, self.policy)
+        while True:
+            with model.lock:
+                item = next(chunks, None)
+            if item is None:
+                return
+            yield item
+
+    def add_scores(self, start: int, chunk: Sequence[PostResult], generation: int | None = None) -> bool:
+        """Store a chunk from `iter_scores`: flagged at the current thresholds (they may have moved
+        while it was scored), kept reviews put back. A chunk of an older `generation` is dropped
+        (returns False)."""
+        if generation is not None and generation != self.generation:
+            return False
+        if self.policy is not None:
+            self.policy.reflag(chunk)
+        for i, r in enumerate(chunk, start):
+            rev = self._kept.get(i)
+            if rev is not None:
+                _apply_review(r, rev)
+            if self.results[i] is not None:
+                self.counts.add(self.results[i], -1)
+            self.results[i] = r
+            self.counts.add(r)
+        self._probs = None
+        return True
+
+    def end_scoring(self) -> None:
+        """A run finished (every row has a result)."""
+        self.scoring_seconds = time.perf_counter() - self._t0
+
+    def score(self, state: TaskState | None = None) -> None:
+        """Score every post on this thread (the CLI). Raises Cancelled, SessionError."""
+        generation = self.begin_scoring()
+        for start, chunk in self.iter_scores(state):
+            self.add_scores(start, chunk, generation)
+        self.end_scoring()
+
+    def concern_order(self) -> list[int]:
+        """Rows with a result, most concerning first (`triage.concern_key`)."""
+        present = [i for i, r in enumerate(self.results) if r is not None]
+        crisis = self.policy.crisis_rules if self.policy is not None else CRISIS_RULES
+        return sorted(present, key=lambda i: concern_key(self.results[i], i, crisis))
+
+    # ------------------------------------------------------------------ review
+
+    def set_review(self, row: int, status: str, note: str = "", reviewer: str = "") -> bool:
+        """Set a post's review and save it at once (when there is a store). Returns False when
+        nothing changed (a reviewer's name typed over an unreviewed post is not stored). Raises
+        ValueError for an unknown status, OSError when the store cannot write (the review is
+        then kept in memory)."""
+        if status not in REVIEW_STATUSES:
+            raise ValueError(f"unknown review status {status!r}")
+        r = self.results[row]
+        if r is None:
+            return False
+        unchanged = (r.review_status, r.review_note) == (status, note)
+        if unchanged and (not _reviewed(r) or r.reviewer == reviewer):
+            return False
+        self.counts.reviewed -= r.review_status != "unreviewed"
+        r.review_status, r.review_note, r.reviewer = status, note, reviewer
+        self.counts.reviewed += status != "unreviewed"
+        if self.store is not None:
+            self.store.set(row, status, note, reviewer)
+        return True
+
+    # ------------------------------------------------------------------ explaining
+
+    def explain_target(self, row: int) -> tuple[str, str]:
+        """(head, class) a post's words are explained for by default: the flag policy's
+        `explain_class` at the current thresholds; without a model, the post's category."""
+        from .flags import PolicyError
+
+        r = self.results[row]
+        if self.policy is not None and r is not None and r.scored:
+            try:
+                return "distress", self.policy.explain_class(r)[0]
+            except PolicyError:
+                pass
+        if r is not None and r.category:
+            return "distress", r.category
+        labels = self.labels()[0]
+        return "distress", labels[0] if labels else ""
+
+    def explain(
+        self,
+        rows: Sequence[int],
+        head: str = "distress",
+        classes: Sequence[str] | None = None,
+        state: TaskState | None = None,
+    ) -> list[Explanation]:
+        """Word attributions of posts (worker-safe), one per row, for `classes` (one per row;
+        default: `explain_target`). Raises SessionError without a model, AttributionError."""
+        model = self.model
+        if model is None:
+            raise SessionError("highlights need the model")
+        if classes is None:
+            classes = [self.explain_target(i)[1] if head == "distress" else None for i in rows]
+        with model.lock:
+            return model.explainer().explain([self.texts[i] for i in rows], head, list(classes), state)
+
+    def rows_to_explain(self, mode: str = "flagged") -> list[int]:
+        """Scored rows to explain for `mode` ("flagged" or "all"), most concerning first."""
+        if mode not in EXPLAIN_MODES:
+            raise ValueError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, not {mode!r}")
+        return [
+            i
+            for i in self.concern_order()
+            if mode != "none" and self.results[i].scored and (mode == "all" or self.results[i].flagged)
+        ]
+
+    def iter_explain(
+        self, rows: Sequence[int], state: TaskState | None = None, chunk: int = EXPLAIN_CHUNK
+    ) -> Iterator[list[tuple[int, Explanation]]]:
+        """Explain rows for their default targets in chunks (worker-safe): yields [(row,
+        explanation)] per chunk (hand each to `keep_words`); progress in posts, cancel between chunks."""
+        for s in range(0, len(rows), chunk):
+            if state is not None:
+                state.check()
+            part = list(rows[s : s + chunk])
+            yield list(zip(part, self.explain(part), strict=True))
+            if state is not None:
+                state.set_progress(min(s + chunk, len(rows)), len(rows))
+
+    def keep_words(self, row: int, explanation: Explanation) -> bool:
+        """Keep an explanation's word scores on its result for the export, when it explains the
+        post's default target (returns whether it did)."""
+        r = self.results[row]
+        if r is None or (explanation.head, explanation.target_class) != self.explain_target(row):
+            return False
+        r.words, r.attribution_target = list(explanation.words), explanation.target
+        return True
+
+    def explain_posts(self, mode: str = "flagged", state: TaskState | None = None) -> int:
+        """Explain every flagged (or every scored) post on this thread; returns how many."""
+        rows = self.rows_to_explain(mode)
+        for part in self.iter_explain(rows, state):
+            for i, e in part:
+                self.keep_words(i, e)
+        self.explain_mode = mode
+        return len(rows)
+
+    # ------------------------------------------------------------------ record and export
+
+    def run_info(self) -> RunInfo:
+        """What produced these results, for the run sheet: the model, thresholds and target recalls
+        in use, the input, the counts and the time. A reopened export that was not scored again
+        keeps its own record (flag settings updated when the same model is loaded)."""
+        if self.table is None:
+            raise SessionError("no input")
+        meta, model, policy = self.table.meta, self.model, self.policy
+        if self.scoring_seconds is not None and model is not None:
+            info = RunInfo(
+                model_name=model.name,
+                model_sha256=model.sha256,
+                thresholds={},
+                target_recalls={},
+                input_name=meta.get("input_name") or self.table.source.name,
+                input_sha256=meta.get("input_sha256") or self.table.sha256,
+                extra={
+                    "precision": model.scorer.precision,
+                    "scoring_seconds": f"{self.scoring_seconds:.1f}",
+                    "read_limit_tokens": str(model.scorer.read_limit_tokens),
+                },
+            )
+        else:
+            info = RunInfo.from_meta(meta)
+            for key in EXPORT_ROWS:  # written again by the export itself: never twice
+                info.extra.pop(key, None)
+        if policy is not None and model is not None and model.sha256 == info.model_sha256:
+            info.thresholds, info.target_recalls = policy.thresholds, self.target_recalls()
+            info.extra.update(policy.summary_lines())
+        info.started = self.started
+        info.finished = now_iso()
+        has_words = any(r is not None and r.words for r in self.results)
+        info.explain_mode = self.explain_mode if self.explain_mode != "none" or not has_words else "flagged"
+        c = self.counts
+        info.rows_total, info.rows_scored, info.rows_empty = len(self.results), c.scored, c.empty
+        info.rows_flagged, info.rows_errors, info.rows_no_content = c.flagged, c.errors, c.no_content
+        return info
+
+    def export(self, out_path: str | Path, state: TaskState | None = None) -> Path:
+        """Write every row with its results and review to .xlsx (with the run sheet), or .csv/.tsv
+        by suffix, atomically (worker-safe). Raises ExportError, SessionError (not every post is
+        scored), Cancelled (nothing written)."""
+        if self.table is None or not self.complete():
+            raise SessionError("nothing to export yet: every post must be scored first")
+        out = check_output(out_path, self.table.source)
+        run = self.run_info()
+        write = export_xlsx if out.suffix.lower() == ".xlsx" else export_csv
+        return write(self.table, list(self.results), out, run, *self.labels(), state=state)
+
+    def _recount(self) -> None:
+        self.counts = Counts(rows=len(self.results))
+        for r in self.results:
+            if r is not None:
+                self.counts.add(r)
+
+
+def _reviewed(r: PostResult) -> bool:
+    return r.review_status != "unreviewed" or bool(r.review_note)
+
+
+def _review_of(r: PostResult) -> Review:
+    return Review(r.review_status, r.review_note, r.reviewer)
+
+
+def _apply_review(r: PostResult, rev: Review) -> None:
+    r.review_status, r.review_note, r.reviewer = rev.status, rev.note, rev.reviewer
