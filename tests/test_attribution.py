@@ -618,3 +618,19 @@ def test_cli_explain_text_and_input(tiny_checkpoint_dir, tmp_path, capsys):
     rc = main([*args, "--tolerance", "0.001"])
     d = json.loads(capsys.readouterr().out)
     assert rc == 0 and d["converged"] and d["rel_delta"] <= 0.001
+
+
+def test_cli_explain_input_takes_the_read_options(tiny_checkpoint_dir, tmp_path, capsys):
+    """--encoding and --no-header reach the reader, as for `cmhl score` (a cp1252 file, no header)."""
+    from cmhl_desktop.cli import main
+
+    f = tmp_path / "legacy.csv"
+    f.write_bytes("1,caf\xe9 visit was lovely\n2,na\xefve question about bread\n".encode("latin-1"))
+    base = ["explain", "--input", str(f), "--column", "1", "--json", "--model", str(tiny_checkpoint_dir)]
+    rc = main([*base, "--row", "1", "--no-header", "--encoding", "cp1252"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0 and "café" in {w["word"] for w in d["words"]}
+    rc = main([*base, "--row", "2", "--header"])  # the first row taken as column names: 1 post left
+    assert rc == 2 and "has 1 post" in capsys.readouterr().err
+    rc = main(["explain", "--text", "x", "--encoding", "utf-8", "--model", str(tiny_checkpoint_dir)])
+    assert rc == 2 and "go with --input" in capsys.readouterr().err

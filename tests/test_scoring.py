@@ -285,7 +285,44 @@ def test_bf16_failure_at_run_time_falls_back_to_fp32(tiny_checkpoint, monkeypatc
     s._fast = Broken()
     res = s.score(["a post", "", "another"])
     assert [r.status for r in res] == ["ok", "empty", "ok"]
-    assert s.precision == "fp32" and "bf16 failed" in s.fallback_reason
+    assert s.precision.startswith("fp32") and "bf16 failed" in s.fallback_reason
+
+
+def test_fp32_fused_path_matches_hugging_face_exactly(tiny_checkpoint):
+    """The default CPU fp32 path (fused, weights shared) gives the Hugging Face module's outputs."""
+    texts = sentences(120, seed=9, hi=120)
+    fused = Scorer(tiny_checkpoint, ScoringOptions(bf16=False))
+    plain = Scorer(tiny_checkpoint, ScoringOptions(bf16=False, fused=False))
+    assert fused.precision == "fp32-fused" and plain.precision == "fp32"
+    enc = fused._fp32_model().encoder
+    assert enc.embeddings is tiny_checkpoint.model.encoder.embeddings  # shared, not copied
+    pf = np.array([list(r.distress_probs.values()) for r in fused.score(texts)])
+    pp = np.array([list(r.distress_probs.values()) for r in plain.score(texts)])
+    np.testing.assert_allclose(pf, pp, atol=1e-5)
+
+
+def test_fp32_fused_failure_at_run_time_falls_back_to_the_plain_module(tiny_checkpoint, monkeypatch):
+    s = Scorer(tiny_checkpoint, ScoringOptions(bf16=False))
+    assert s.precision == "fp32-fused"
+
+    def broken(*a, **k):
+        raise RuntimeError("op missing")
+
+    monkeypatch.setattr(fast_cpu._FusedBertEncoder, "forward", broken)
+    assert [r.status for r in s.score(["a post", "another"])] == ["ok", "ok"]
+    assert s.precision == "fp32"
+
+
+def test_bf16_needs_native_instructions(monkeypatch):
+    """oneDNN says yes on plain AVX-512 (emulated bf16, ~3x slower than fp32): auto must say no."""
+    from cmhl.inference import bf16_supported
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert bf16_supported() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert bf16_supported() is True
 
 
 def test_a_failing_post_does_not_stop_the_run(tiny_checkpoint, monkeypatch):
@@ -396,7 +433,7 @@ def test_device_choice_is_checked(tiny_checkpoint):
         with pytest.raises(ValueError, match="no CUDA GPU"):
             Scorer(tiny_checkpoint, ScoringOptions(device="cuda"))
         s = Scorer(tiny_checkpoint, ScoringOptions(device="auto", bf16=False))
-        assert s.device.type == "cpu" and s.precision == "fp32"
+        assert s.device.type == "cpu" and s.precision.startswith("fp32")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")

@@ -1,5 +1,5 @@
-"""`cmhl explain --text T | --input F --row N [--column C] [--sheet S] [--head H] [--class C] [--model DIR]
-[--tokens] [--json]`: which words drove one post's score."""
+"""`cmhl explain --text T | --input F --row N [--column C] [--sheet S] [--encoding E] [--no-header]
+[--head H] [--class C] [--model DIR] [--tokens] [--json]`: which words drove one post's score."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ HEADS = ("distress", "emotion", "valence", "intensity")
 
 def add_parser(sub) -> None:
     from ..core.paths import default_checkpoint
+    from .score import add_read_options
 
     p = sub.add_parser("explain", help="show which words drove one post's score")
     src = p.add_mutually_exclusive_group(required=True)
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--column", help="with --input: the text column (name or 0-based index; default: guessed)")
     p.add_argument("--sheet", help="with --input: the workbook sheet (default: the first)")
+    add_read_options(p)
     p.add_argument(
         "--head", choices=HEADS, default="distress", help="which output to explain (default distress)"
     )
@@ -59,8 +61,8 @@ class _Usage(ValueError):
 
 def _load_text(args) -> str:
     if args.text is not None:
-        if args.row is not None or args.column is not None or args.sheet is not None:
-            raise _Usage("--row, --column and --sheet go with --input, not --text")
+        if any(v is not None for v in (args.row, args.column, args.sheet, args.encoding, args.header)):
+            raise _Usage("--row, --column, --sheet, --encoding and --header go with --input, not --text")
         return args.text
     if args.row is None:
         raise _Usage("--input needs --row N (the N-th post, counting from 1)")
@@ -68,7 +70,14 @@ def _load_text(args) -> str:
         raise _Usage("--row counts from 1")
     from ..core.readers import read_input
 
-    table = read_input(args.input, sheet=args.sheet, column=args.column, limit=args.row)
+    table = read_input(
+        args.input,
+        sheet=args.sheet,
+        column=args.column,
+        limit=args.row,
+        encoding=args.encoding,
+        header=args.header,
+    )
     texts = table.texts()
     if args.row > len(texts):
         raise _Usage(f"{args.input.name}: row {args.row} asked for, but it has {len(texts)} post(s)")

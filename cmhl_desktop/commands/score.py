@@ -79,21 +79,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--sheet", help="the workbook sheet (default: the sheet shown when it was saved, if visible)"
     )
-    p.add_argument(
-        "--encoding",
-        metavar="E",
-        help="text encoding of .csv/.tsv/.txt/.jsonl inputs, e.g. utf-8, cp1252, mac_roman, shift_jis "
-        "(default: detected)",
-    )
-    hdr = p.add_mutually_exclusive_group()
-    hdr.add_argument(
-        "--no-header",
-        dest="header",
-        action="store_false",
-        default=None,
-        help="the first row of a .csv/.tsv/.xlsx is data, not column names (default: detected)",
-    )
-    hdr.add_argument("--header", dest="header", action="store_true", help="the first row is the header")
+    add_read_options(p)
     p.add_argument(
         "--model", type=Path, default=None, help=f"checkpoint folder (default {default_checkpoint()})"
     )
@@ -258,3 +244,22 @@ def run(args) -> int:
         data = [s.to_dict() for s in summaries]
         print(json.dumps(data[0] if len(data) == 1 else data, indent=1))
     return 0
+
+
+def add_read_options(p) -> None:
+    """--encoding and --header/--no-header, the read options `cmhl score` and `cmhl explain` share."""
+    p.add_argument(
+        "--encoding",
+        metavar="E",
+        help="text encoding of .csv/.tsv/.txt/.jsonl inputs, e.g. utf-8, cp1252, mac_roman, shift_jis "
+        "(default: detected)",
+    )
+    hdr = p.add_mutually_exclusive_group()
+    hdr.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        default=None,
+        help="the first row of a .csv/.tsv/.xlsx is data, not column names (default: detected)",
+    )
+    hdr.add_argument("--header", dest="header", action="store_true", help="the first row is the header")

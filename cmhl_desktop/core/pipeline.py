@@ -42,7 +42,7 @@ class RunSummary:
     scoring_seconds: float = 0.0
     posts_per_second: float = 0.0  # rows / scoring seconds
     explained: int = 0
-    precision: str = ""  # fp32 | bf16 | bf16-fused
+    precision: str = ""  # fp32 | fp32-fused | bf16 | bf16-fused | cuda-...
     thresholds: dict[str, float] = field(default_factory=dict)
     target_recalls: dict[str, float | None] = field(default_factory=dict)
     model: str = ""

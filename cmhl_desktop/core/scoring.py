@@ -25,17 +25,19 @@ Speed (2-core CPU): posts are tokenized per chunk in one fast-tokenizer call; wi
 are sorted by length and packed into batches of about ``token_budget`` padded tokens, their width
 rounded up to a few bucket sizes so oneDNN reuses its compiled kernels (original order restored
 afterwards); one forward pass per window gives every head; ``torch.inference_mode``; glibc malloc
-tuned so batches reuse memory; on CPUs with native bf16 (AVX512-BF16/AMX) the encoder runs on a
-bf16 copy of its weights -- for BERT-family encoders a fused path (QKV in one matmul, bias+GELU and
-bias+residual as matmul post-ops) -- while the pooling, the heads, the temperature scaling and the
-softmax stay in fp32. Measured with tests/benchmarks/bench_scoring.py (2,000 posts, shipped
-MiniLM, 2-core Xeon with AMX shared with other jobs): 2.2-3.6x the posts/s of a straightforward
-fp32 loop (fixed batches of 32 padded to max_length), 2.2x on the quietest run, more when the cores
-are busy; peak RSS 1.1-1.2 GB for 100,000 short posts streamed from a CSV.
+tuned so batches reuse memory; for BERT-family encoders a fused path (`cmhl.fast_cpu`: QKV in one
+matmul, bias+GELU and bias+residual as matmul post-ops) -- in fp32 by default, on a bf16 copy of the
+weights only on CPUs with native bf16 matmul (AVX512-BF16/AMX; on plain AVX-512 oneDNN emulates bf16
+and it ran ~3x slower than fp32) -- while the pooling, the heads, the temperature scaling and the
+softmax stay in fp32. Measured with tests/benchmarks/bench_scoring.py (2,000 posts, shipped MiniLM;
+figures in the README's "Speed" section): on a 2-core Xeon with AMX, bf16, 2.2-3.6x the posts/s of a
+straightforward fp32 loop (fixed batches of 32 padded to max_length, truncated); on a 2-core AVX-512
+CPU without native bf16, fp32-fused, about the baseline's posts/s while reading every window
+(~1.7x the text the truncating baseline reads); peak RSS 1.1-1.2 GB for 100,000 short posts.
 
-bf16 agreement (measured with tests/benchmarks/bench_scoring.py on the shipped cmhl-minilm-v1,
-1,014 distress test posts): 99.80% identical top categories between this bf16 path and fp32 (2 posts
-differ). bf16 is the default only because it meets the bar of >= 99.5%;
+bf16 agreement (tests/benchmarks/bench_scoring.py, 1,014 distress test posts): 100.00% identical top
+categories between the bf16 path and fp32 with the shipped cmhl-minilm-v2 (99.80% with v1). bf16 is
+used only where it meets the bar of >= 99.5% and the CPU has native bf16;
 ``ScoringOptions(bf16=False)`` / ``cmhl score --no-bf16`` turn it off.
 """
 
@@ -53,7 +55,7 @@ from itertools import islice
 
 import numpy as np
 import torch
-from cmhl.fast_cpu import bf16_model
+from cmhl.fast_cpu import bf16_model, fast_model
 from cmhl.inference import Predictions, bf16_supported, predict_encoded, segment_max_probs, softmax
 from cmhl.segments import char_span
 from cmhl.windows import EncodedPost, encode_posts
@@ -65,9 +67,9 @@ from .tasks import TaskState
 from .text_norm import ModelText, is_no_content, model_view
 
 # Identical top distress categories, bf16 vs fp32, on the 1,014 distress test posts with the shipped
-# cmhl-minilm-v1 (the figure that decided bf16's default, bar 99.5%; re-measure with
+# cmhl-minilm-v2 (the figure that decides bf16's default, bar 99.5%; v1: 0.9980; re-measure with
 # tests/benchmarks/bench_scoring.py whenever the checkpoint or this path changes).
-BF16_AGREEMENT = 0.9980
+BF16_AGREEMENT = 1.0
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -79,6 +81,9 @@ class ScoringOptions:
     bf16: run the encoder in bf16. None (default) = auto: on when the CPU has native bf16 matmul
         (`cmhl.inference.bf16_supported()`), else fp32. If bf16 fails at run time the scorer falls
         back to fp32 by itself.
+    fused: on the CPU, run a BERT-family encoder through `cmhl.fast_cpu`'s fused path (same
+        arithmetic; in fp32 identical top categories and ~1.15x faster). False = the Hugging Face
+        module as is (the benchmark's reference).
     token_budget: padded tokens per forward batch (batch rows x longest window of the batch). Bigger
         batches amortise the fixed cost of each op (measured on this 2-core CPU: 16,384 is ~15%
         faster than 8,192; 32,768 no faster; 2,048 twice as slow).
@@ -101,6 +106,7 @@ class ScoringOptions:
     """
 
     bf16: bool | None = None
+    fused: bool = True
     device: str = "auto"
     token_budget: int = 16384
     max_batch: int = 1024
@@ -227,6 +233,7 @@ class Scorer:
         self.half_agreement: float | None = None  # GPU: top-category agreement, half vs fp32
         self.fallback_reason = ""  # why bf16 was switched off at run time, if it was
         self._fast: nn.Module | None = None
+        self._fp32: nn.Module | None = None  # the fp32 encoder path on the CPU (fused if possible)
         self.policy = FlagPolicy.from_checkpoint(ckpt)
         if self.options.tune_malloc:
             tune_malloc()
@@ -252,13 +259,11 @@ class Scorer:
 
     @property
     def precision(self) -> str:
-        """ "fp32", "bf16" or "bf16-fused" on the CPU (the encoder path in use; builds the bf16 copy if
-        needed); "cuda-fp32", "cuda-bf16" or "cuda-auto" (not decided yet) on a GPU."""
+        """ "fp32", "fp32-fused", "bf16" or "bf16-fused" on the CPU (the encoder path in use; builds it
+        if needed); "cuda-fp32", "cuda-bf16" or "cuda-auto" (not decided yet) on a GPU."""
         if self.device.type == "cuda":
             return "cuda-" + {True: "bf16", False: "fp32", None: "auto"}[self.bf16]
-        if not self.bf16:
-            return "fp32"
-        return getattr(self._model().encoder, "kind", "bf16")
+        return getattr(self._model().encoder, "kind", "fp32" if not self.bf16 else "bf16")
 
     def _model(self) -> nn.Module:
         if self.device.type == "cuda":  # one GPU copy; precision is chosen per call (autocast)
@@ -266,10 +271,16 @@ class Scorer:
                 self._fast = copy.deepcopy(self.ckpt.model).to(self.device).eval()
             return self._fast
         if not self.bf16:
-            return self.ckpt.model
+            return self._fp32_model()
         if self._fast is None:
             self._fast = bf16_model(self.ckpt.model)
         return self._fast
+
+    def _fp32_model(self) -> nn.Module:
+        if self._fp32 is None:
+            fused = fast_model(self.ckpt.model, torch.float32) if self.options.fused else None
+            self._fp32 = fused or self.ckpt.model
+        return self._fp32
 
     def _to_fp32(self, reason: str) -> None:
         self.bf16 = False
@@ -286,7 +297,7 @@ class Scorer:
                 self._model(), enc, self.pad_id, self.device, half, on_batch=on_batch, **kw
             )
         kw = dict(token_budget=self.options.token_budget, max_batch=self.options.max_batch)
-        model = self._model() if half is None else self.ckpt.model
+        model = self._model() if half is None else self._fp32_model()
         return predict_encoded(model, enc, self.pad_id, on_batch=on_batch, **kw)
 
     def _check_half(self, enc: list[EncodedPost], on_batch) -> Predictions:
@@ -438,6 +449,9 @@ class Scorer:
         except Exception as e:
             if self.bf16:  # an encoder op without bf16 support, say: the rest of the run in fp32
                 self._to_fp32(f"bf16 failed ({type(e).__name__}); scoring in fp32")
+                return self._predict(enc, start, n_chunk, total, state)
+            if self._fp32 is not None and self._fp32 is not self.ckpt.model:  # the fused path failed
+                self._fp32 = self.ckpt.model
                 return self._predict(enc, start, n_chunk, total, state)
             return self._predict_one_by_one(enc, state)
         errors: dict[int, str] = {}

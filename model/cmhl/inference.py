@@ -45,10 +45,18 @@ _ARRAY_FIELDS = ("emotion_logits", "distress_logits", "valence", "intensity", "n
 
 
 def bf16_supported() -> bool:
-    """bf16 autocast pays off on CPUs with native bf16 matmul (AVX512-BF16 / AMX)."""
+    """True on CPUs with native bf16 matmul (AVX512-BF16 or AMX), where bf16 pays off.
+
+    oneDNN's own check (`_is_mkldnn_bf16_supported`) is also true on plain AVX-512, where it emulates
+    bf16: there a bf16 forward ran about 3x slower than fp32 (cmhl-minilm-v2 on a 2-core AVX-512
+    CPU without AVX512-BF16; tests/benchmarks/bench_scoring.py), so the native instructions are
+    required. Off x86 (e.g. Apple silicon) fp32 is used."""
     try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # older builds without the op
+        if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+            return False
+        cpu = torch.cpu
+        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+    except Exception:  # builds without these private checks: fp32, the safe choice
         return False
 
 
