@@ -24,9 +24,10 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,8 @@ from cmhl_desktop.core.results import (  # noqa: F401  (re-exported: the format'
     CUT_STATUS,
     HIGHLIGHT_FRACTION,
     HIGHLIGHT_MAX,
+    HIGHLIGHT_SENTENCE,
+    HIGHLIGHT_WORDS,
     NO_CONTENT,
     PREFIX,
     TOP_WORDS,
@@ -50,6 +53,7 @@ from cmhl_desktop.core.results import (  # noqa: F401  (re-exported: the format'
     PostResult,
     WordScore,
     attribution_json,
+    highlight_kinds,
     highlight_words,
     result_columns,
     result_values,
@@ -59,8 +63,17 @@ from cmhl_desktop.core.table import InputTable
 from cmhl_desktop.core.tasks import TaskState
 
 EXPORT_FORMAT = "cmhl-desktop export 1"  # first row of the run sheet; how a reopened file is known
+# The scope of the tool, on the run sheet of every export (and always visible in the window).
+SCOPE = (
+    "Screening aid, not a diagnosis: a flag means a person should read the post soon; "
+    "an unflagged post may still need attention."
+)
 FLAG_FILL = "FFF4CCCC"  # light red row fill for flagged posts (the text mark is there too)
-HIGHLIGHT_COLOR = "FFC00000"
+HIGHLIGHT_COLOR = "FFC00000"  # IG words: bold, this red
+SENTENCE_COLOR = "FF7A1FA2"  # the most concerning sentence: underlined, this purple
+ORDERS = ("input", "concern")  # the order rows are written in
+# Run-sheet rows the writers add from the results themselves (a reopened export's meta has them).
+HIGHLIGHT_ROWS = ("highlight_legend", "highlight_sentence_rows", "highlight_words_rows", "row_order")
 _KEEP = XLSX_CELL_LIMIT - len(CUT_NOTE) - 1  # characters of a cut text that stay in its cell
 
 
@@ -86,7 +99,7 @@ class RunInfo:
     rows_errors: int = 0
     started: str = ""  # ISO 8601
     finished: str = ""
-    explain_mode: str = "none"  # none | flagged | all
+    explain_mode: str = "none"  # which posts carry IG word scores: none | flagged | all | some
     app_version: str = __version__
     extra: dict[str, str] = field(default_factory=dict)  # anything else worth recording
 
@@ -102,6 +115,7 @@ class RunInfo:
     def to_rows(self) -> list[tuple[str, object]]:
         rows: list[tuple[str, object]] = [
             ("format", EXPORT_FORMAT),
+            ("scope", SCOPE),
             ("app_version", self.app_version),
             ("model_name", self.model_name),
             ("model_sha256", self.model_sha256),
@@ -135,7 +149,7 @@ class RunInfo:
                 kw["target_recalls"][k.split(":", 1)[1]] = float(v)
             elif k in known:
                 kw[k] = int(v) if k.startswith("rows_") else v
-            elif k != "format":
+            elif k not in ("format", "scope"):
                 kw["extra"][k] = v
         kw.setdefault("model_name", "")
         kw.setdefault("model_sha256", "")
@@ -196,10 +210,13 @@ def export_csv(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None = None,
+    order: Sequence[int] | None = None,
 ) -> Path:
     """Write a UTF-8 (with BOM, for Excel) csv; a .tsv name gets tabs. `run` has no place in a csv:
-    the workbook export carries it. Formula-looking text gets a leading quote (see module doc)."""
+    the workbook export carries it. Formula-looking text gets a leading quote (see module doc).
+    `order`: the input rows in the order to write them (default: input order)."""
     out = _check(table, results, out_path)
+    rows_order = _order(order, len(results))
     header = table.columns + result_columns(distress_labels, emotion_labels)
     name = (table.text_column, table.columns[table.text_column])
     cols = table.text_columns
@@ -215,11 +232,15 @@ def export_csv(
         with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f, delimiter="\t" if out.suffix.lower() == ".tsv" else ",")
             w.writerow([cell(h) for h in header])
-            for i, (row, r) in enumerate(zip(table.rows, results, strict=True)):
-                _progress(state, i, len(results))
+            for k, i in enumerate(rows_order):
+                _progress(state, k, len(results))
+                text = table.post(i).text
                 w.writerow(
-                    [cell(v) for v in row]
-                    + [cell(v) for v in result_values(r, distress_labels, emotion_labels, name, cols)]
+                    [cell(v) for v in table.rows[i]]
+                    + [
+                        cell(v)
+                        for v in result_values(results[i], distress_labels, emotion_labels, name, cols, text)
+                    ]
                 )
         if state is not None:
             state.set_progress(len(results), len(results))
@@ -236,14 +257,63 @@ def export_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None = None,
+    order: Sequence[int] | None = None,
 ) -> Path:
-    """Write a workbook: sheet "results" (frozen bold header, filters, flagged rows filled and marked,
-    top words in bold red inside the text cell) and sheet "run" (what produced it)."""
+    """Write a workbook: sheet "results" (frozen bold header, filters, flagged rows filled and marked;
+    inside the text cell the most concerning sentence of a flagged post underlined and IG words in
+    bold red) and sheet "run" (what produced it, the scope, which rows carry which highlight).
+    `order`: the input rows in the order to write them (default: input order)."""
     out = _check(table, results, out_path)
+    rows_order = _order(order, len(results))
     _atomic_write(
-        out, lambda tmp: _write_xlsx(tmp, table, results, run, distress_labels, emotion_labels, state)
+        out,
+        lambda tmp: _write_xlsx(tmp, table, results, run, distress_labels, emotion_labels, state, rows_order),
     )
     return out
+
+
+def _order(order: Sequence[int] | None, n: int) -> list[int]:
+    """The rows to write, in order; raises ValueError unless `order` is a permutation of range(n)."""
+    if order is None:
+        return list(range(n))
+    rows = list(order)
+    if sorted(rows) != list(range(n)):
+        raise ValueError("order must list every row exactly once")
+    return rows
+
+
+def _row_list(rows: list[int]) -> str:
+    """1-based input rows as ranges, e.g. "2-5, 9" (cut to fit one cell)."""
+    parts, k = [], 0
+    while k < len(rows):
+        j = k
+        while j + 1 < len(rows) and rows[j + 1] == rows[j] + 1:
+            j += 1
+        parts.append(str(rows[k] + 1) if j == k else f"{rows[k] + 1}-{rows[j] + 1}")
+        k = j + 1
+    text = ", ".join(parts)
+    return text if len(text) <= 30_000 else text[:30_000].rsplit(", ", 1)[0] + ", … (see cmhl_highlight)"
+
+
+def highlight_record(
+    results: Sequence[PostResult], order: Sequence[int] | None = None
+) -> list[tuple[str, str]]:
+    """Run-sheet rows saying exactly which rows carry which highlight (input row numbers, 1-based,
+    as the app's # column), what each looks like, and the order rows are written in."""
+    kinds = [highlight_kinds(r) for r in results]
+    sentence = [i for i, k in enumerate(kinds) if HIGHLIGHT_SENTENCE in k]
+    words = [i for i, k in enumerate(kinds) if HIGHLIGHT_WORDS in k]
+    return [
+        (
+            "highlight_legend",
+            "sentence: the post's most concerning sentence (the one the suicidewatch rule reads), "
+            "underlined in purple, on every flagged post; words: the words that pushed the post "
+            "toward its flagged class most (Integrated Gradients), bold red, where computed",
+        ),
+        ("highlight_sentence_rows", f"{len(sentence)} rows: {_row_list(sentence)}" if sentence else "0 rows"),
+        ("highlight_words_rows", f"{len(words)} rows: {_row_list(words)}" if words else "0 rows"),
+        ("row_order", "input" if order is None or list(order) == sorted(order) else "concern"),
+    ]
 
 
 def _discard(wb) -> None:
@@ -264,13 +334,14 @@ def _write_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None,
+    order: list[int],
 ) -> None:
     from openpyxl import Workbook
 
     # Write-only mode streams rows to disk: 100k-row exports stay small in memory.
     wb = Workbook(write_only=True)
     try:
-        _fill_xlsx(wb, tmp, table, results, run, distress_labels, emotion_labels, state)
+        _fill_xlsx(wb, tmp, table, results, run, distress_labels, emotion_labels, state, order)
     except BaseException:
         _discard(wb)
         raise
@@ -297,6 +368,23 @@ def _plain(v: object) -> object:
     return v
 
 
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,14})")  # fewer than 16 digits: a spreadsheet keeps it exact
+_DEC = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+
+
+def _number(v: object) -> object:
+    """A cell read from a text file as the number it spells, when it spells one exactly (a plain
+    integer of up to 15 digits, or a decimal whose shortest form is itself: "3.5", not "3.50",
+    "007", "1e5" or "1,234"); anything else as it is. Numbers then stay numbers in the workbook."""
+    if not isinstance(v, str) or not v or len(v) > 24:
+        return v
+    if _INT.fullmatch(v):
+        return int(v)
+    if _DEC.fullmatch(v) and repr(float(v)) == v:
+        return float(v)
+    return v
+
+
 class _Sheet:
     """Cell makers for one write-only results sheet: each value is converted once."""
 
@@ -308,7 +396,12 @@ class _Sheet:
         self.ws, self.errors = ws, ERROR_CODES
         self.bold, self.fill = Font(bold=True), PatternFill("solid", fgColor=FLAG_FILL)
         self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.red = InlineFont(b=True, color=HIGHLIGHT_COLOR)
+        self.fonts = {  # (inside an IG word, inside the most concerning sentence) -> font
+            (False, False): None,
+            (True, False): InlineFont(b=True, color=HIGHLIGHT_COLOR),
+            (False, True): InlineFont(u="single", color=SENTENCE_COLOR),
+            (True, True): InlineFont(b=True, u="single", color=HIGHLIGHT_COLOR),
+        }
 
     def cell(self, v: object, flagged: bool = False, head: bool = False) -> tuple[object, bool]:
         """(a value or cell ready for the sheet, whether its text was cut)."""
@@ -329,8 +422,11 @@ class _Sheet:
             c.font = self.bold
         return c, cut
 
-    def text(self, s: str, words: list[WordScore], flagged: bool) -> tuple[object, bool]:
-        """A post text cell, fitted once; `words` (offsets into s, text order) in bold red."""
+    def text(
+        self, s: str, words: list[WordScore], flagged: bool, sentence: tuple[int, int] | None = None
+    ) -> tuple[object, bool]:
+        """A post text cell, fitted once; `words` (offsets into s, text order) in bold red, the
+        `sentence` span [start, end) of s underlined in purple (words inside it: both)."""
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.rich_text import CellRichText, TextBlock
 
@@ -341,16 +437,23 @@ class _Sheet:
             if w.start >= pos and w.end <= limit and w.start < w.end:
                 spans.append((w.start, w.end))
                 pos = w.end
+        if sentence is not None:
+            sentence = (max(0, sentence[0]), min(sentence[1], limit))
+            if sentence[0] >= sentence[1]:
+                sentence = None
         if not visible:
             value: object = None
-        elif spans:
-            cuts = sorted({p for span in spans for p in span})
+        elif spans or sentence:
+            bounds = {p for span in spans for p in span} | set(sentence or ())
+            cuts = sorted(p for p in bounds if 0 < p < len(visible))
             pieces = encode_xstring_pieces(visible, cuts)
-            starts = {a for a, _ in spans}
             parts, at = [], 0
             for k, piece in enumerate(pieces):
                 if piece:
-                    parts.append(TextBlock(self.red, piece) if at in starts else piece)
+                    in_word = any(a <= at < b for a, b in spans)
+                    in_sentence = sentence is not None and sentence[0] <= at < sentence[1]
+                    font = self.fonts[(in_word, in_sentence)]
+                    parts.append(TextBlock(font, piece) if font is not None else piece)
                 at = cuts[k] if k < len(cuts) else at
             value = CellRichText(parts)
         else:
@@ -385,6 +488,7 @@ def _fill_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None,
+    order: list[int],
 ) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -404,20 +508,27 @@ def _fill_xlsx(
     ws.append([sheet.cell(h, head=True)[0] for h in header])
 
     name = (tcol, table.columns[tcol])
-    for i, (row, r) in enumerate(zip(table.rows, results, strict=True)):
-        _progress(state, i, len(results))
-        post = table.post(i)
+    numbers = table.kind in ("csv", "tsv", "txt")  # every cell was read as text
+    for k, i in enumerate(order):
+        _progress(state, k, len(results))
+        row, r, post = table.rows[i], results[i], table.post(i)
         r = _kept_words(post, r)
         by_col = post.words_by_column(highlight_words(r.words))
+        sentence: dict[int, tuple[int, int]] = {}
+        if HIGHLIGHT_SENTENCE in highlight_kinds(r):
+            a, b = r.trigger_span  # type: ignore[misc]
+            for j, ws in post.words_by_column([WordScore(a, b, "", 0.0)]).items():
+                if ws:  # the sentence lies in one column's cell (the first, if it spans two)
+                    sentence[j] = (ws[0].start, ws[0].end)
         cells, any_cut = [], False
         for j, v in enumerate(row):
             if j in by_col and isinstance(v, str):
-                c, cut = sheet.text(v, by_col[j], r.flagged)
+                c, cut = sheet.text(v, by_col[j], r.flagged, sentence.get(j))
             else:
-                c, cut = sheet.cell(v, r.flagged)
+                c, cut = sheet.cell(_number(v) if numbers else v, r.flagged)
             any_cut |= cut
             cells.append(c)
-        for v in result_values(r, distress_labels, emotion_labels, name, cols):
+        for v in result_values(r, distress_labels, emotion_labels, name, cols, post.text):
             c, cut = sheet.cell(v, r.flagged)
             any_cut |= cut
             cells.append(c)
@@ -432,6 +543,7 @@ def _fill_xlsx(
     meta = wb.create_sheet("run")
     meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 28, 70
     meta_rows = run.to_rows() + [
+        *highlight_record(results, order),
         ("input_sheet", input_sheet),
         ("input_encoding", table.meta.get("input_encoding", "") if scored else table.encoding or ""),
         ("input_header", table.meta.get("input_header", "") if scored else "yes" if table.header else "no"),
@@ -440,9 +552,10 @@ def _fill_xlsx(
         ("text_column_index", tcol),
         ("text_columns", ",".join(map(str, cols))),
         ("original_columns", n_orig),
+        ("id_column", "" if table.id_column is None else table.columns[table.id_column]),
     ]
     for k, v in meta_rows:
-        if k in ("input_encoding", "input_warnings") and not v:
+        if k in ("input_encoding", "input_warnings", "id_column") and not v:
             continue  # not a text input, or nothing to say: no row (a blank value reads as no cell)
         meta.append([sheet.cell(k, head=True)[0], sheet.cell(v)[0]])
     if state is not None:
