@@ -198,6 +198,8 @@ def test_first_format_journals_are_read(tmp_path):
     (folder / f"{store_key(table.sha256)}.jsonl").write_text(
         json.dumps({"format": review_store.LEGACY_FORMAT}) + "\n" + json.dumps(line) + "\n"
     )
-    assert legacy_reviews(tmp_path / "data", table.sha256, None)[6] == Review("confirmed", "from v1", "dr c", 1.0, 6)
+    assert legacy_reviews(tmp_path / "data", table.sha256, None)[6] == Review(
+        "confirmed", "from v1", "dr c", 1.0, 6
+    )
     opened = open_reviews(tmp_path / "data", table, post_keys(POSTS))
     assert opened.by_row[6].note == "from v1" and "1 review restored" in opened.message
