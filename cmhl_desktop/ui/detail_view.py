@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -147,19 +147,20 @@ class DetailView(QWidget):
         self.va_label.setObjectName("muted")
         self.va_label.setWordWrap(True)
         scores = QWidget()
-        g = QGridLayout(scores)
+        # boxes, not a grid: a grid under-counts the wrapped label's height inside the scroll area
+        g = QVBoxLayout(scores)
         g.setContentsMargins(0, 0, 0, 0)
-        g.addWidget(self.distress_bars, 0, 0)
-        g.addWidget(self.emotion_bars, 0, 1)
+        bars = QHBoxLayout()
+        bars.addWidget(self.distress_bars, 1)
+        bars.addWidget(self.emotion_bars, 1)
+        g.addLayout(bars)
         circ_title = QLabel("Circumplex (valence × intensity)")
         f = QFont(circ_title.font())
         f.setBold(True)
         circ_title.setFont(f)
-        g.addWidget(circ_title, 1, 0, 1, 2)
-        g.addWidget(self.circumplex, 2, 0, 1, 2)
-        g.addWidget(self.va_label, 3, 0, 1, 2)
-        g.setColumnStretch(0, 1)
-        g.setColumnStretch(1, 1)
+        g.addWidget(circ_title)
+        g.addWidget(self.circumplex)
+        g.addWidget(self.va_label)
 
         top = QWidget()
         tl = QVBoxLayout(top)
@@ -175,6 +176,8 @@ class DetailView(QWidget):
         lower = QWidget()
         bl = QVBoxLayout(lower)
         bl.setContentsMargins(0, 0, 4, 0)
+        # never shorter than its parts need (the scroll area's fit can lag behind a new post's text)
+        bl.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         bl.addWidget(self.review)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)

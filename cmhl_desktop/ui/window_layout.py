@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSplitter, QToolBar, QVBoxLayout, QWidget
 
@@ -201,20 +201,27 @@ def fill_recent(menu: QMenu, files: list[str], open_path: Callable[[str], None])
         menu.addAction("(none)").setEnabled(False)
 
 
+def fit_rect(avail: QRect) -> QRect:
+    """Where a new window goes in a screen's available area: DEFAULT_SIZE where it fits, else the
+    area less a margin (never under MIN_SIZE), centred, its top-left corner always on the screen."""
+    width = min(DEFAULT_SIZE.width(), max(MIN_SIZE.width(), avail.width() - 40))
+    height = min(DEFAULT_SIZE.height(), max(MIN_SIZE.height(), avail.height() - 60))
+    frame = QRect(0, 0, width, height)
+    frame.moveCenter(avail.center())
+    frame.moveTopLeft(QPoint(max(avail.left(), frame.left()), max(avail.top(), frame.top())))
+    return frame
+
+
 def fit_to_screen(w: QMainWindow) -> None:
-    """Start within the available area of the window's screen: DEFAULT_SIZE where it fits, else
-    the available area less a margin, centred (a restored geometry is checked again later)."""
+    """Start within the available area of the window's screen (`fit_rect`; a restored geometry is
+    checked again by `keep_on_screen`)."""
     screen = w.screen() or QGuiApplication.primaryScreen()
     if screen is None:
         w.resize(DEFAULT_SIZE)
         return
-    avail = screen.availableGeometry()
-    width = min(DEFAULT_SIZE.width(), max(MIN_SIZE.width(), avail.width() - 40))
-    height = min(DEFAULT_SIZE.height(), max(MIN_SIZE.height(), avail.height() - 60))
-    w.resize(width, height)
-    frame = QRect(0, 0, width, height)
-    frame.moveCenter(avail.center())
-    w.move(frame.topLeft())
+    r = fit_rect(screen.availableGeometry())
+    w.resize(r.size())
+    w.move(r.topLeft())
 
 
 def keep_on_screen(w: QMainWindow) -> None:
