@@ -91,6 +91,7 @@ class DetailView(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.reason = QLabel("")
         self.reason.setObjectName("reason")
+        self.reason.setTextFormat(Qt.TextFormat.RichText)
         self.reason.setWordWrap(True)
         self.reason.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
@@ -126,6 +127,7 @@ class DetailView(QWidget):
         self.lexicon = QLabel("")
         self.lexicon.setObjectName("lexicon")
         self.lexicon.setWordWrap(True)
+        self.lexicon.setTextFormat(Qt.TextFormat.RichText)
         self.lexicon.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.lexicon.setToolTip(
             "Terms of the Suicide Risk Lexicon (Low et al., 2024) found in the post: an auditable word "
@@ -262,7 +264,9 @@ class DetailView(QWidget):
             self.reason.setText(reason_html(result))
             found = lexicon_text(result)
             self.lexicon.setText(
-                f"Suicide Risk Lexicon terms found: {html.escape(found)} — {LEXICON_NOTE}." if found else ""
+                f"Suicide Risk Lexicon terms found: {html.escape(found, quote=False)} — {LEXICON_NOTE}."
+                if found
+                else ""
             )
             self.lexicon.setVisible(bool(found))
             self.show_text_only()

@@ -94,8 +94,7 @@ class ResultsPanel(QWidget):
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
         for c in (self.category_filter, self.flag_filter, self.review_filter):
             c.currentIndexChanged.connect(self.apply_filters)
-            c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            c.setMinimumContentsLength(9)
+            c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         filters = QHBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(QLabel("Show"))

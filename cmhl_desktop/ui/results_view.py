@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from cmhl_desktop.core.results import FLAG_MARK
 from cmhl_desktop.ui.results_model import (
     BADGE_ROLE,
     COL_CATEGORY,
@@ -33,7 +34,7 @@ from cmhl_desktop.ui.results_model import (
 COLUMN_WIDTHS = {
     COL_ROW: 44,
     COL_FLAG: 104,
-    COL_WHY: 230,
+    COL_WHY: 200,
     COL_CATEGORY: 96,
     COL_DISTRESS: 64,
     COL_EMOTION: 70,
@@ -110,6 +111,8 @@ class ResultsView(QTableView):
         header.sortIndicatorChanged.connect(lambda *_: QTimer.singleShot(0, self.keep_current_in_view))
         for col, w in COLUMN_WIDTHS.items():  # room for the bold header and the sort arrow
             self.setColumnWidth(col, max(w, header.fontMetrics().horizontalAdvance(COLUMNS[col]) + 34))
+        fm = self.fontMetrics()  # the flag's icon and its text, never elided
+        self.setColumnWidth(COL_FLAG, max(self.columnWidth(COL_FLAG), fm.horizontalAdvance(FLAG_MARK) + 44))
         for col in HIDDEN_BY_DEFAULT:
             self.setColumnHidden(col, True)
         self.setToolTip("")

@@ -158,8 +158,7 @@ class OpeningMixin:
         if s.needs_scoring and s.model is not None:
             self.start_scoring()
         self._update_actions()
-        if self.results.proxy.rowCount():
-            self.view.setFocus()
+        self.view.setFocus()  # the keyboard path goes on in the table (rows stream in)
 
     def _restored(self) -> bool:
         """Put back the input's saved scores (crash recovery); False when there are none to use."""
