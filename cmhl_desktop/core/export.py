@@ -517,9 +517,9 @@ def _fill_xlsx(
         sentence: dict[int, tuple[int, int]] = {}
         if HIGHLIGHT_SENTENCE in highlight_kinds(r):
             a, b = r.trigger_span  # type: ignore[misc]
-            for j, ws in post.words_by_column([WordScore(a, b, "", 0.0)]).items():
-                if ws:  # the sentence lies in one column's cell (the first, if it spans two)
-                    sentence[j] = (ws[0].start, ws[0].end)
+            for j, spans in post.words_by_column([WordScore(a, b, "", 0.0)]).items():
+                if spans:  # the sentence lies in one column's cell (the first, if it spans two)
+                    sentence[j] = (spans[0].start, spans[0].end)
         cells, any_cut = [], False
         for j, v in enumerate(row):
             if j in by_col and isinstance(v, str):
