@@ -87,6 +87,7 @@ class MainWindow(OpeningMixin, QMainWindow):
         self.detail = DetailView()
         self.reviews = ReviewFlow(self.session, self.detail, self.prefs, self._status, self)
         self.reviews.saved.connect(lambda row: self.results.refresh_rows([row]))
+        self.detail.review.leave.connect(self.view.setFocus)
         self.recovery_bar = RecoveryBar()
         self.recovery_bar.reopen.connect(self._recover)
         self.explanations = Explanations(

@@ -38,6 +38,7 @@ class ReviewPanel(QGroupBox):
 
     changed = Signal(str, str, str)
     reviewer_confirmed = Signal(str)
+    leave = Signal()  # Esc in the note: saved, and the keyboard goes back to the table
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Review (saved as you go)", parent)
@@ -199,8 +200,18 @@ class ReviewPanel(QGroupBox):
             self._note_timer.start()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.note_edit and event.type() == QEvent.Type.FocusOut:
-            self.commit()
+        if obj is self.note_edit:
+            t = event.type()
+            if t == QEvent.Type.FocusOut:
+                self.commit()
+            elif (
+                t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and event.key() == Qt.Key.Key_Escape
+            ):
+                event.accept()  # the note's Esc, not the window's (cancel)
+                if t == QEvent.Type.KeyPress:
+                    self.commit()
+                    self.leave.emit()
+                return True
         return super().eventFilter(obj, event)
 
     def _reviewer_entered(self) -> None:

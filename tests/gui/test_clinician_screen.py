@@ -234,8 +234,9 @@ def test_keyboard_path_open_next_status_note_export(qtbot, make_window, tmp_path
     qtbot.keyClick(w.view, Qt.Key.Key_N)
     assert QApplication.focusWidget() is w.detail.note_edit
     qtbot.keyClicks(w.detail.note_edit, "called the duty team")
-    qtbot.keyClick(w.detail.note_edit, Qt.Key.Key_Tab)
+    qtbot.keyClick(w.detail.note_edit, Qt.Key.Key_Escape)  # saves the note, back to the table
     assert w.session.results[row].review_note == "called the duty team"
+    assert QApplication.focusWidget() is w.view
     assert w.session.results[row].reviewer == "AB"
     qtbot.keyClick(w, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is w.detail.reviewer_edit
@@ -249,3 +250,17 @@ def test_keyboard_path_open_next_status_note_export(qtbot, make_window, tmp_path
         qtbot.keyClick(w, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert out.is_file()
     assert not math.isnan(w.session.results[row].review_time or math.nan)
+
+
+def test_highlights_are_described_in_plain_words_with_figures_in_the_tooltip(qtbot, make_window, posts_csv):
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    row = w.current_input_row()
+    w.explanations.clear()
+    with qtbot.waitSignal(w.explanation_ready, timeout=60_000):
+        w.select_input_row(row) or w._show_current()
+    line, tip = w.detail.attr_status.text(), w.detail.attr_status.toolTip()
+    assert "Red words pushed this post toward" in line
+    for jargon in ("logit", "Δ", "P(", "steps"):
+        assert jargon not in line, jargon
+    assert "convergence" in tip and "units" in tip, "the technical figures stay in the tooltip"
