@@ -122,6 +122,7 @@ def legacy_result_columns(distress_labels: list[str], emotion_labels: list[str])
 
 RULE_WORDS = {"suicidewatch": ("suicidewatch", "a crisis"), "any_distress": ("any distress", "distress")}
 ONE_SENTENCE, WHOLE_POST = "one sentence reads as", "the whole post reads as"
+CRISIS_FIRST = ("suicidewatch",)  # named first in a reason (as `triage.CRISIS_RULES` orders posts)
 
 
 def rule_words(rule: str) -> tuple[str, str]:
@@ -135,7 +136,7 @@ def flag_reason(r: PostResult) -> str:
     if not r.flagged:
         return ""
     parts = []
-    for name in r.flag_rules:
+    for name in sorted(r.flag_rules, key=lambda n: n not in CRISIS_FIRST):  # the crisis rule first
         title, what = rule_words(name)
         parts.append(f"{title}: {ONE_SENTENCE if name in r.segment_rules else WHOLE_POST} {what}")
     return "; ".join(parts)

@@ -42,7 +42,8 @@ COLUMN_WIDTHS = {
     COL_INTENSITY: 64,
     COL_REVIEW: 112,
 }
-HIDDEN_BY_DEFAULT = (COL_VALENCE, COL_INTENSITY)  # in the detail view; shown from the header's menu
+# in the detail view; shown from the header's menu (the post's text fits a 1280-wide screen without them)
+HIDDEN_BY_DEFAULT = (COL_EMOTION, COL_VALENCE, COL_INTENSITY)
 
 
 class BadgeDelegate(QStyledItemDelegate):
