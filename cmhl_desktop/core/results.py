@@ -156,7 +156,7 @@ def lexicon_text(r: PostResult) -> str:
         terms = by.setdefault(construct, [])
         if term not in terms:
             terms.append(term)
-    return "; ".join(f"{c}: " + ", ".join(f"'{t}'" for t in ts) for c, ts in by.items())
+    return "; ".join(f"{c.replace('_', ' ')}: " + ", ".join(f"'{t}'" for t in ts) for c, ts in by.items())
 
 
 def highlight_kinds(r: PostResult) -> list[str]:

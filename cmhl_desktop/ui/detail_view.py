@@ -52,8 +52,7 @@ def reason_html(r: PostResult) -> str:
     if r.flagged:
         why = html.escape(flag_reason(r))
         if marks(r)["trigger"] is not None:
-            score = f" ({r.trigger_score:.2f})" if math.isfinite(r.trigger_score) else ""
-            why += f"<br><span style='color:#6a1b9a'><u>Underlined</u>: the sentence that reads most like a crisis{score}.</span>"
+            why += "<br><span style='color:#6a1b9a'><u>Underlined</u>: the sentence that reads most like a crisis.</span>"
         parts.append(f"<b>Why flagged:</b> {why}")
     elif r.scored:
         parts.append("Not flagged. An unflagged post may still need attention.")
@@ -262,6 +261,12 @@ class DetailView(QWidget):
                 "(technically 1 − P(control), the any-distress score)"
             )
             self.reason.setText(reason_html(result))
+            self.reason.setToolTip(
+                f"The underlined sentence's P(suicidewatch): {result.trigger_score:.2f} "
+                "(the crisis rule reads the post as a whole and sentence by sentence)"
+                if marks(result)["trigger"] is not None and math.isfinite(result.trigger_score)
+                else ""
+            )
             found = lexicon_text(result)
             self.lexicon.setText(
                 f"Suicide Risk Lexicon terms found: {html.escape(found, quote=False)} — {LEXICON_NOTE}."

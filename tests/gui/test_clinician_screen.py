@@ -156,6 +156,7 @@ def test_trigger_sentence_lexicon_and_plain_reason_in_the_detail_view(qtbot):
     assert 'name="trigger"' in html and "underline" in html and TRIGGER_COLOR[1:] in html.lower()
     reason = d.reason.text()
     assert "one sentence reads as a crisis" in reason and "Underlined" in reason
+    assert "0.93" not in reason and "0.93" in d.reason.toolTip(), "the sentence's score is in the tooltip"
     assert d.lexicon.isVisible()
     assert (
         "active suicidal ideation: 'end my life'" in d.lexicon.text()
