@@ -265,3 +265,17 @@ def test_highlights_are_described_in_plain_words_with_figures_in_the_tooltip(qtb
     for jargon in ("logit", "Δ", "P(", "steps"):
         assert jargon not in line, jargon
     assert "convergence" in tip and "units" in tip, "the technical figures stay in the tooltip"
+
+
+def test_a_partly_read_post_in_the_window(qtbot, make_window, tmp_path):
+    """A post longer than the model reads: badge in the table, counted, marker in the text."""
+    w = make_window()
+    long_post = "The garden needs weeding and the fence needs paint. " * 120  # ~1,300 tokens > the read limit
+    open_and_score(qtbot, w, write_posts(tmp_path / "long.csv", posts=[long_post, "A short one."]))
+    r = w.session.results[0]
+    assert r.partly_read and r.read_end is not None and 0 < r.read_end < len(long_post)
+    assert "1 partly read" in w.results.count_label.text()
+    w.select_input_row(0)
+    row = w.proxy.proxy_row(0)
+    assert "partly read" in [b for b, _c in w.proxy.index(row, COL_WHY).data(BADGE_ROLE)]
+    assert STOP_MARK.strip() in w.detail.browser.toPlainText()
