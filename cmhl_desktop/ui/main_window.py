@@ -310,8 +310,15 @@ class MainWindow(OpeningMixin, QMainWindow):
     def export_dialog(self) -> None:
         if self._can_export():
             table = self.session.table
-            out = ask_export_path(self, Path(table.source), table.kind == "scored", self.prefs.export_dir)
-            if out is not None:
+            source = Path(table.source)
+            out = ask_export_path(self, source, table.kind == "scored", self.prefs.export_dir)
+            if out is not None and out.resolve() == source.resolve():
+                self.show_error(
+                    "Export",
+                    f"{out.name} is the file that is open; it is never overwritten. "
+                    "Export under another name (the name offered is always free).",
+                )
+            elif out is not None:
                 self.export_to(out)
 
     def _can_export(self) -> bool:

@@ -194,3 +194,31 @@ def test_after_a_crash_the_last_file_reopens_with_its_saved_scores(
     assert [(r.category, r.flagged) for r in w2.session.results] == before
     assert w2.session.results[2].review_status == "confirmed"
     assert "saved scores" in w2.statusBar().currentMessage()
+
+
+def test_choosing_the_open_file_as_export_says_why_at_once(
+    qtbot, make_window, posts_csv, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    out = tmp_path / "first.xlsx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
+    with qtbot.waitSignal(w.export_done, timeout=60_000):
+        w.export_dialog()
+    w.interactive = False
+    w.open_path(out, ask=False)
+    qtbot.waitUntil(lambda: w.session.table is not None and w.session.table.source == out, timeout=30_000)
+    offered = []
+
+    def save_name(parent, title, suggestion, *a, **k):
+        offered.append(suggestion)
+        return str(out), ""  # the user picks the open export itself
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_name))
+    with qtbot.waitSignal(w.error_shown, timeout=5000) as shown:
+        w.export_dialog()
+    assert Path(offered[0]).name == "first-reviewed.xlsx", "the name offered is not the open file"
+    assert "never overwritten" in shown.args[1]
+    assert not w.jobs.running("export")
