@@ -171,3 +171,23 @@ def test_scores_are_kept_for_crash_recovery(tiny_checkpoint, tmp_path):
         del model.scorer.iter_score
     assert [(r.category, r.flagged, round(r.distress_score, 4)) for r in again.results] == before
     assert again.results[1].review_status == "confirmed"
+
+
+def test_words_for_the_post_on_screen_only_are_recorded_as_some(tiny_checkpoint, tmp_path):
+    """IG computed for one post (on screen, on request): the run sheet says "some" and names it."""
+    from cmhl_desktop.core.loaded_model import LoadedModel
+    from cmhl_desktop.core.session import ScoringSession
+
+    s = ScoringSession(LoadedModel.from_checkpoint(tiny_checkpoint), data_dir=tmp_path / "data", targets=0.99)
+    s.open(write_input(tmp_path), column="text")
+    s.score()
+    flagged = [i for i, r in enumerate(s.results) if r.flagged]
+    if len(flagged) < 2:
+        pytest.skip("the random model flags fewer than two posts here")
+    row = flagged[1]
+    (expl,) = s.explain([row])
+    assert s.keep_words(row, expl)
+    out = s.export(tmp_path / "out.xlsx")
+    run = {r[0]: r[1] for r in openpyxl.load_workbook(out)["run"].iter_rows(values_only=True)}
+    assert run["explain_mode"] == "some"
+    assert run["highlight_words_rows"] == f"1 rows: {row + 1}"

@@ -19,6 +19,7 @@ from cmhl_desktop.core.export import SCOPE
 from cmhl_desktop.core.results import REVIEW_STATUSES
 
 DEFAULT_SIZE = QSize(1360, 860)  # on screens that have room; otherwise the available area
+FRAME = QSize(16, 40)  # room kept for a window frame and title bar (unknown before the first show)
 MIN_SIZE = QSize(760, 520)  # usable on 1280x720 (and 1536x864, 1920x1080 at 125%) with room to spare
 
 
@@ -225,11 +226,13 @@ def fit_to_screen(w: QMainWindow) -> None:
 
 
 def keep_on_screen(w: QMainWindow) -> None:
-    """After a geometry was restored: a window larger than the screen, or off it, is fitted again."""
+    """After a geometry was restored: a window larger than the screen (with room for its frame,
+    unknown before it is shown), or off it, is fitted again."""
     screen = w.screen() or QGuiApplication.primaryScreen()
     if screen is None or w.isMaximized():
         return
     avail = screen.availableGeometry()
     g = w.frameGeometry()
-    if g.width() > avail.width() or g.height() > avail.height() or not avail.intersects(g):
+    too_big = g.width() > avail.width() - FRAME.width() or g.height() > avail.height() - FRAME.height()
+    if too_big or not avail.contains(g.topLeft()):
         fit_to_screen(w)

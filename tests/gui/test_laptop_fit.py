@@ -119,3 +119,23 @@ def test_no_widget_overlaps_at_laptop_sizes(qtbot, make_window, tmp_path, size):
         Path(folder).mkdir(parents=True, exist_ok=True)
         scale = os.environ.get("QT_SCALE_FACTOR", "1")
         w.grab().save(str(Path(folder) / f"window-{size.width()}x{size.height()}-scale{scale}.png"))
+
+
+def test_a_window_starts_within_its_screen_even_after_a_larger_one_was_saved(make_window, settings):
+    """A fresh window fits the screen's available area; a saved geometry larger than the screen (a
+    bigger monitor last time) is fitted again."""
+    from PySide6.QtCore import QByteArray
+
+    w = make_window()
+    avail = w.screen().availableGeometry()
+    assert avail.contains(w.frameGeometry()) or avail.width() < MIN_SIZE.width()
+    w.resize(avail.width() + 900, avail.height() + 700)
+    settings.setValue("window/geometry", w.saveGeometry())
+    w.close()
+    w2 = make_window()
+    assert isinstance(w2.saveGeometry(), QByteArray)
+    g = w2.frameGeometry()
+    assert g.width() <= max(avail.width(), MIN_SIZE.width()) and g.height() <= max(
+        avail.height(), MIN_SIZE.height()
+    )
+    assert avail.contains(g.topLeft())
