@@ -95,6 +95,7 @@ class ResultsPanel(QWidget):
         for c in (self.category_filter, self.flag_filter, self.review_filter):
             c.currentIndexChanged.connect(self.apply_filters)
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            c.setMinimumWidth(84)  # whole names where there is room; narrower on a small window
         filters = QHBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(QLabel("Show"))
