@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from cmhl_desktop.ui import workers
 
@@ -32,8 +32,7 @@ class ProgressRow(QWidget):
         self.bar = QProgressBar()
         self.bar.setMinimumWidth(120)
         self.label = QLabel("")  # never widens the window while a job runs (the text is also its tooltip)
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.label.setMinimumWidth(80)
+        self.label.setMinimumWidth(80)  # an explicit minimum: the layout may narrow it below its text
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel")
         lay = QHBoxLayout(self)

@@ -118,6 +118,13 @@ def test_no_widget_overlaps_at_laptop_sizes(qtbot, make_window, tmp_path, size):
     assert w.detail.review.reviewer_edit.isVisible() and w.detail.review.note_edit.isVisible()
     assert SCOPE in w.scope_label.text()
     assert w.view.height() >= 150, "room for several rows of the table"
+    # while a job runs its progress row joins the panel: still nothing overlaps or falls off
+    w.jobs.progress_row.begin("Scoring… 1,234 / 6,000 posts · 321 posts/s", False)
+    qtbot.wait(200)
+    assert not overlaps(w), "\n".join(overlaps(w))
+    assert _inside(w.results.count_label, w) and _inside(w.jobs.progress_row, w)
+    w.jobs.progress_row.hide()
+    qtbot.wait(100)
     folder = os.environ.get("CMHL_SCREENS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
