@@ -101,11 +101,12 @@ class ReviewFlow(QObject):
             self._unnamed.add(row)
             self.ask_reviewer()
         if status == "urgent":
+            protocol = self.detail.review.protocol  # the protocol the panel shows
             self.status(
                 "Marked urgent. "
                 + (
-                    f"Local protocol: {self.prefs.protocol}"
-                    if self.prefs.protocol
+                    f"Local protocol: {protocol}"
+                    if protocol
                     else "No local protocol is set (Review → Crisis protocol…)."
                 ),
                 15000,

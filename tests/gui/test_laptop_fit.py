@@ -118,6 +118,18 @@ def test_no_widget_overlaps_at_laptop_sizes(qtbot, make_window, tmp_path, size):
     assert w.detail.review.reviewer_edit.isVisible() and w.detail.review.note_edit.isVisible()
     assert SCOPE in w.scope_label.text()
     assert w.view.height() >= 150, "room for several rows of the table"
+    # the busiest state: urgent with the local protocol, the reviewer prompt, the crash-recovery bar
+    w.detail.review.set_protocol(
+        "Call the duty clinician on 0123 456 789; record the time and who you spoke to."
+    )
+    w.set_review_status("urgent")
+    w.recovery_bar.offer({"path": str(tmp_path / "posts.csv")})
+    qtbot.wait(300)
+    assert w.detail.review.prompt.isVisible() and w.detail.review.protocol_label.isVisible()
+    assert w.recovery_bar.isVisible()
+    assert not overlaps(w), "\n".join(overlaps(w))
+    for part in (w.scope_label, w.results.count_label, w.statusBar(), w.detail.browser, w.recovery_bar):
+        assert part.isVisible() and _inside(part, w), _name(part)
     # while a job runs its progress row joins the panel: still nothing overlaps or falls off
     w.jobs.progress_row.begin("Scoring… 1,234 / 6,000 posts · 321 posts/s", False)
     qtbot.wait(200)
