@@ -222,3 +222,22 @@ def test_choosing_the_open_file_as_export_says_why_at_once(
     assert Path(offered[0]).name == "first-reviewed.xlsx", "the name offered is not the open file"
     assert "never overwritten" in shown.args[1]
     assert not w.jobs.running("export")
+
+
+def test_the_local_protocol_is_set_from_the_review_menu(qtbot, make_window, posts_csv, settings):
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    w.act_protocol.trigger()
+    d = w.reviews.dialog
+    assert d is not None and d.isVisible()
+    d.edit.setPlainText(PROTOCOL)
+    d.accept()
+    assert w.prefs.protocol == PROTOCOL and w.detail.review.protocol == PROTOCOL
+    settings.sync()
+    w.set_review_status("urgent")
+    assert PROTOCOL in w.detail.review.protocol_label.text()
+    w.act_storage.trigger()  # where the reviews live, with a button that opens the folder
+    from PySide6.QtWidgets import QLabel
+
+    assert str(w.session.store.path) in w.reviews.dialog.findChild(QLabel).text()
+    w.reviews.dialog.reject()
