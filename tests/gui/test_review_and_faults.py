@@ -241,3 +241,46 @@ def test_the_local_protocol_is_set_from_the_review_menu(qtbot, make_window, post
 
     assert str(w.session.store.path) in w.reviews.dialog.findChild(QLabel).text()
     w.reviews.dialog.reject()
+
+
+def test_reviews_follow_a_chosen_id_column_when_a_post_is_edited(qtbot, make_window, tmp_path):
+    """Point 3: with an id column chosen in the open dialog, a review follows its post even when the
+    post's text was edited and rows moved."""
+    import csv
+
+    def write(rows):
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            wr = csv.writer(f)
+            wr.writerow(["post_id", "post"])
+            wr.writerows(rows)
+
+    def open_with_ids():
+        w.open_path(path)
+        qtbot.waitUntil(
+            lambda: w.open_dialog is not None and w.open_dialog.id_combo.count() > 1, timeout=10_000
+        )
+        d = w.open_dialog
+        d.id_combo.setCurrentIndex(d.id_combo.findText("post_id"))
+        assert d.id_column() is not None
+        with qtbot.waitSignal(w.scoring_done, timeout=60_000):
+            d.accept()
+
+    path = tmp_path / "ids.csv"
+    write([("a1", "First post about the weather."), ("b2", "I cant sleep at all."), ("c3", "Soup recipe.")])
+    w = make_window()
+    open_with_ids()
+    w.select_input_row(1)
+    w.set_review_status("needs follow-up")
+    answer_prompt(qtbot, w)
+    # the post was corrected ("cant" -> "can't") and a new one added at the top
+    write(
+        [
+            ("z9", "A new post."),
+            ("a1", "First post about the weather."),
+            ("b2", "I can't sleep at all."),
+            ("c3", "Soup recipe."),
+        ]
+    )
+    open_with_ids()
+    assert w.session.results[2].review_status == "needs follow-up"
+    assert "1 review carried over, 1 post is new" in w.session.review_message
