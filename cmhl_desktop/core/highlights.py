@@ -81,6 +81,7 @@ def render_html(
     the trigger, else there). The text is HTML-escaped, newlines and runs of spaces preserved; a
     legend line in plain words follows when `legend` and an explanation is given."""
     spans = _spans(explanation, tokens) if explanation is not None else []
+    what = html.escape((explanation.target_class or explanation.head) if explanation is not None else "")
     scale = (max_abs or scale_of(explanation, tokens)) if explanation is not None else 1.0
     n = len(text)
     if trigger is not None and not (0 <= trigger[0] < trigger[1] <= n):
@@ -118,13 +119,18 @@ def render_html(
             style.append("color:#8a8a8a")
         piece = _html_text(text[a:b])
         if style:
-            title = f' title="{word[2]:+.3f}"' if word is not None and word[1] else ""
+            title = f' title="{_push(word[2], what)}"' if word is not None and word[1] else ""
             piece = f'<span style="{"; ".join(style)}"{title}>{piece}</span>'
         parts.append(piece)
     body = f'<p style="white-space:pre-wrap">{"".join(parts)}</p>'
     if not legend or explanation is None:
         return body
     return body + "\n" + legend_html(explanation, scale)
+
+
+def _push(score: float, what: str) -> str:
+    """A word's tooltip in plain words, its score after it: "pushed toward suicidewatch (+0.412)"."""
+    return f"pushed {'toward' if score > 0 else 'away from'} {what} ({score:+.3f})"
 
 
 def legend_html(explanation: Explanation, max_abs: float) -> str:

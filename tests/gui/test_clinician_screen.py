@@ -265,6 +265,16 @@ def test_highlights_are_described_in_plain_words_with_figures_in_the_tooltip(qtb
     for jargon in ("logit", "Δ", "P(", "steps"):
         assert jargon not in line, jargon
     assert "convergence" in tip and "units" in tip, "the technical figures stay in the tooltip"
+    # each coloured word's tooltip says in words which way it pushed
+    tips = set()
+    block = w.detail.browser.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            tips.add(it.fragment().charFormat().toolTip())
+            it += 1
+        block = block.next()
+    assert any(t.startswith(("pushed toward ", "pushed away from ")) for t in tips), tips
 
 
 def test_a_partly_read_post_in_the_window(qtbot, make_window, tmp_path):
