@@ -517,7 +517,8 @@ def test_html_escapes_markup_and_keeps_the_text(tiny_checkpoint):
     (best,) = top_words(exp, 1)
     assert best.word == "<b>hopeless</b>"
     assert re.search(
-        r'background-color:#[0-9a-f]{6}; color:#000000" title="\+[0-9.]+">&lt;b&gt;hopeless', out
+        r'background-color:#[0-9a-f]{6}; color:#000000" title="pushed toward [^"]+ \(\+[0-9.]+\)">&lt;b&gt;hopeless',
+        out,
     )
     legend = render_html(text, exp)
     assert "toward <b>anxiety</b>" in legend and "against" in legend

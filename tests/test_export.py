@@ -235,11 +235,12 @@ def test_xlsx_formula_looking_cells_are_text(tmp_path, scored):
         "+1 agree",
         "-dash",
         "@home",
-        "-5",
         "#N/A",
     ]:
         assert by_value[s] == "s", s
     assert by_value['=HYPERLINK("x") called GP'] == "s"
+    # a number read from a text file is a number again in the workbook (a number, never a formula)
+    assert any(v == -5 and t == "n" for row in cells for v, t in row)
     assert "<f>" not in sheet_xml(out) and "<f " not in sheet_xml(out)
     assert not re.search(r"<f[ >]", sheet_xml(out, 2))
 

@@ -158,7 +158,7 @@ def test_reopened_export_brings_results_review_and_targets(model, tmp_path):
     assert r.policy.threshold(rule) == model.ckpt.calibration.rule(rule).threshold_for(0.7)
     # continuing the review of the export is saved under the export's own key
     r.set_review(5, "not a concern")
-    assert r.store.all()[5].status == "not a concern"
+    assert r.store.all()[r.keys[5]].status == "not a concern"
     # exported again without scoring: the record of the run that made these results, once each
     import openpyxl
 
@@ -178,7 +178,7 @@ def test_reviews_are_saved_at_once_and_survive_a_rescore(model, tmp_path):
     assert not s.set_review(0, "unreviewed", "", "only a name typed")  # nothing to store
     assert s.set_review(4, "needs follow-up", "call back", "dr c")
     assert not s.set_review(4, "needs follow-up", "call back", "dr c")
-    assert s.store.all()[4].note == "call back"
+    assert s.store.all()[s.keys[4]].note == "call back"
     stored = s.store.path.read_text(encoding="utf-8")
     assert not any(p.strip() and p in stored for p in POSTS), "post text is never in the review file"
     with pytest.raises(ValueError, match="unknown review status"):
@@ -231,7 +231,8 @@ def test_run_record(model, tmp_path):
     assert run["model_sha256"] == model.sha256 and run["input_name"] == "in.csv"
     assert run["precision"] in ("fp32", "fp32-fused", "bf16", "bf16-fused") and int(run["read_limit_tokens"]) > 0
     assert run["started"] and run["finished"] and float(run["scoring_seconds"]) >= 0
-    assert run["explain_mode"] == "flagged" and run["rows_flagged"] == s.counts.flagged
+    every = s.counts.flagged == s.counts.scored  # then every scored post carries words
+    assert run["explain_mode"] == ("all" if every else "flagged") and run["rows_flagged"] == s.counts.flagged
     for name in s.policy.rule_names:
         assert run[f"target_recall:{name}"] == 0.8
         assert run[f"threshold:{name}"] == s.policy.threshold(name)

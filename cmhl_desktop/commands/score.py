@@ -1,5 +1,6 @@
 """`cmhl score INPUT... -o OUT [--column C]... [--sheet S] [--encoding E] [--no-header] [--model DIR]
-[--target-recall R] [--explain none|flagged|all] [--batch-size N] [--threads N] [--no-bf16] [--json]`.
+[--target-recall R] [--explain none|flagged|all] [--order input|concern] [--batch-size N] [--threads N]
+[--no-bf16] [--json]`.
 
 One input: OUT is the output file (.xlsx, or .csv/.tsv). Several inputs: OUT must be a folder (it is
 created if missing), and each input is written to OUT/<input stem>.scored.xlsx (a folder of .txt
@@ -102,6 +103,14 @@ def add_parser(sub) -> None:
         type=positive_int,
         metavar="N",
         help="at most N windows per forward pass (default 1024)",
+    )
+    p.add_argument(
+        "--order",
+        choices=("input", "concern"),
+        default="input",
+        help="row order of the output: input (every input row, in order; default) or concern (most "
+        "concerning first: crisis-rule flags, other flags, the rest). Either way each row gets "
+        "cmhl_concern_rank (1 = most concerning) to sort by",
     )
     p.add_argument("--threads", type=positive_int, metavar="N", help="CPU threads (default: all cores)")
     p.add_argument(
@@ -227,6 +236,7 @@ def run(args) -> int:
                 options=opts,
                 ckpt=ckpt,
                 on_phase=bars.phase,
+                order=args.order,
             )
         except PolicyError as e:
             print(f"error: {e}", file=sys.stderr)

@@ -24,13 +24,12 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import stat
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cmhl_desktop import __version__
 from cmhl_desktop.core.excel_text import (  # noqa: F401  (csv_unescape: re-exported for callers)
     csv_escape,
     csv_unescape,
@@ -43,6 +42,8 @@ from cmhl_desktop.core.results import (  # noqa: F401  (re-exported: the format'
     CUT_STATUS,
     HIGHLIGHT_FRACTION,
     HIGHLIGHT_MAX,
+    HIGHLIGHT_SENTENCE,
+    HIGHLIGHT_WORDS,
     NO_CONTENT,
     PREFIX,
     TOP_WORDS,
@@ -50,98 +51,31 @@ from cmhl_desktop.core.results import (  # noqa: F401  (re-exported: the format'
     PostResult,
     WordScore,
     attribution_json,
+    highlight_kinds,
     highlight_words,
     result_columns,
     result_values,
     top_words,
 )
+from cmhl_desktop.core.run_sheet import (  # noqa: F401  (re-exported: the run sheet's names)
+    EXPORT_FORMAT,
+    HIGHLIGHT_ROWS,
+    SCOPE,
+    RunInfo,
+    highlight_record,
+)
 from cmhl_desktop.core.table import InputTable
 from cmhl_desktop.core.tasks import TaskState
 
-EXPORT_FORMAT = "cmhl-desktop export 1"  # first row of the run sheet; how a reopened file is known
 FLAG_FILL = "FFF4CCCC"  # light red row fill for flagged posts (the text mark is there too)
-HIGHLIGHT_COLOR = "FFC00000"
+HIGHLIGHT_COLOR = "FFC00000"  # IG words: bold, this red
+SENTENCE_COLOR = "FF7A1FA2"  # the most concerning sentence: underlined, this purple
+ORDERS = ("input", "concern")  # the order rows are written in
 _KEEP = XLSX_CELL_LIMIT - len(CUT_NOTE) - 1  # characters of a cut text that stay in its cell
 
 
 class ExportError(Exception):
     """The export could not be written; nothing was left behind."""
-
-
-@dataclass
-class RunInfo:
-    """What produced an export: written to the run sheet for the case record."""
-
-    model_name: str
-    model_sha256: str
-    thresholds: dict[str, float]  # flag rule -> threshold
-    target_recalls: dict[str, float]  # flag rule -> target recall
-    input_name: str
-    input_sha256: str
-    rows_total: int = 0
-    rows_scored: int = 0
-    rows_empty: int = 0
-    rows_no_content: int = 0  # no readable words: not scored, never flagged
-    rows_flagged: int = 0
-    rows_errors: int = 0
-    started: str = ""  # ISO 8601
-    finished: str = ""
-    explain_mode: str = "none"  # none | flagged | all
-    app_version: str = __version__
-    extra: dict[str, str] = field(default_factory=dict)  # anything else worth recording
-
-    def set_counts(self, results: list[PostResult]) -> RunInfo:
-        self.rows_total = len(results)
-        self.rows_scored = sum(r.scored for r in results)
-        self.rows_empty = sum(r.status == "empty" for r in results)
-        self.rows_no_content = sum(r.status == NO_CONTENT for r in results)
-        self.rows_flagged = sum(r.flagged for r in results)
-        self.rows_errors = sum(r.status.startswith("error") for r in results)
-        return self
-
-    def to_rows(self) -> list[tuple[str, object]]:
-        rows: list[tuple[str, object]] = [
-            ("format", EXPORT_FORMAT),
-            ("app_version", self.app_version),
-            ("model_name", self.model_name),
-            ("model_sha256", self.model_sha256),
-        ]
-        rows += [(f"threshold:{k}", v) for k, v in self.thresholds.items()]
-        rows += [(f"target_recall:{k}", v) for k, v in self.target_recalls.items()]
-        rows += [
-            ("input_name", self.input_name),
-            ("input_sha256", self.input_sha256),
-            ("rows_total", self.rows_total),
-            ("rows_scored", self.rows_scored),
-            ("rows_empty", self.rows_empty),
-            ("rows_no_content", self.rows_no_content),
-            ("rows_flagged", self.rows_flagged),
-            ("rows_errors", self.rows_errors),
-            ("started", self.started),
-            ("finished", self.finished),
-            ("explain_mode", self.explain_mode),
-        ]
-        return rows + list(self.extra.items())
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, str]) -> RunInfo:
-        """Rebuild from a reopened workbook's run sheet (`InputTable.meta`)."""
-        known = {f for f in cls.__dataclass_fields__ if f not in ("thresholds", "target_recalls", "extra")}
-        kw: dict = {"thresholds": {}, "target_recalls": {}, "extra": {}}
-        for k, v in meta.items():
-            if k.startswith("threshold:"):
-                kw["thresholds"][k.split(":", 1)[1]] = float(v)
-            elif k.startswith("target_recall:"):
-                kw["target_recalls"][k.split(":", 1)[1]] = float(v)
-            elif k in known:
-                kw[k] = int(v) if k.startswith("rows_") else v
-            elif k != "format":
-                kw["extra"][k] = v
-        kw.setdefault("model_name", "")
-        kw.setdefault("model_sha256", "")
-        kw.setdefault("input_name", "")
-        kw.setdefault("input_sha256", "")
-        return cls(**kw)
 
 
 # --------------------------------------------------------------------------- writing
@@ -196,10 +130,13 @@ def export_csv(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None = None,
+    order: Sequence[int] | None = None,
 ) -> Path:
     """Write a UTF-8 (with BOM, for Excel) csv; a .tsv name gets tabs. `run` has no place in a csv:
-    the workbook export carries it. Formula-looking text gets a leading quote (see module doc)."""
+    the workbook export carries it. Formula-looking text gets a leading quote (see module doc).
+    `order`: the input rows in the order to write them (default: input order)."""
     out = _check(table, results, out_path)
+    rows_order = _order(order, len(results))
     header = table.columns + result_columns(distress_labels, emotion_labels)
     name = (table.text_column, table.columns[table.text_column])
     cols = table.text_columns
@@ -215,11 +152,15 @@ def export_csv(
         with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
             w = csv.writer(f, delimiter="\t" if out.suffix.lower() == ".tsv" else ",")
             w.writerow([cell(h) for h in header])
-            for i, (row, r) in enumerate(zip(table.rows, results, strict=True)):
-                _progress(state, i, len(results))
+            for k, i in enumerate(rows_order):
+                _progress(state, k, len(results))
+                text = table.post(i).text
                 w.writerow(
-                    [cell(v) for v in row]
-                    + [cell(v) for v in result_values(r, distress_labels, emotion_labels, name, cols)]
+                    [cell(v) for v in table.rows[i]]
+                    + [
+                        cell(v)
+                        for v in result_values(results[i], distress_labels, emotion_labels, name, cols, text)
+                    ]
                 )
         if state is not None:
             state.set_progress(len(results), len(results))
@@ -236,14 +177,29 @@ def export_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None = None,
+    order: Sequence[int] | None = None,
 ) -> Path:
-    """Write a workbook: sheet "results" (frozen bold header, filters, flagged rows filled and marked,
-    top words in bold red inside the text cell) and sheet "run" (what produced it)."""
+    """Write a workbook: sheet "results" (frozen bold header, filters, flagged rows filled and marked;
+    inside the text cell the most concerning sentence of a flagged post underlined and IG words in
+    bold red) and sheet "run" (what produced it, the scope, which rows carry which highlight).
+    `order`: the input rows in the order to write them (default: input order)."""
     out = _check(table, results, out_path)
+    rows_order = _order(order, len(results))
     _atomic_write(
-        out, lambda tmp: _write_xlsx(tmp, table, results, run, distress_labels, emotion_labels, state)
+        out,
+        lambda tmp: _write_xlsx(tmp, table, results, run, distress_labels, emotion_labels, state, rows_order),
     )
     return out
+
+
+def _order(order: Sequence[int] | None, n: int) -> list[int]:
+    """The rows to write, in order; raises ValueError unless `order` is a permutation of range(n)."""
+    if order is None:
+        return list(range(n))
+    rows = list(order)
+    if sorted(rows) != list(range(n)):
+        raise ValueError("order must list every row exactly once")
+    return rows
 
 
 def _discard(wb) -> None:
@@ -264,13 +220,14 @@ def _write_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None,
+    order: list[int],
 ) -> None:
     from openpyxl import Workbook
 
     # Write-only mode streams rows to disk: 100k-row exports stay small in memory.
     wb = Workbook(write_only=True)
     try:
-        _fill_xlsx(wb, tmp, table, results, run, distress_labels, emotion_labels, state)
+        _fill_xlsx(wb, tmp, table, results, run, distress_labels, emotion_labels, state, order)
     except BaseException:
         _discard(wb)
         raise
@@ -297,6 +254,23 @@ def _plain(v: object) -> object:
     return v
 
 
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,14})")  # fewer than 16 digits: a spreadsheet keeps it exact
+_DEC = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+
+
+def _number(v: object) -> object:
+    """A cell read from a text file as the number it spells, when it spells one exactly (a plain
+    integer of up to 15 digits, or a decimal whose shortest form is itself: "3.5", not "3.50",
+    "007", "1e5" or "1,234"); anything else as it is. Numbers then stay numbers in the workbook."""
+    if not isinstance(v, str) or not v or len(v) > 24:
+        return v
+    if _INT.fullmatch(v):
+        return int(v)
+    if _DEC.fullmatch(v) and repr(float(v)) == v:
+        return float(v)
+    return v
+
+
 class _Sheet:
     """Cell makers for one write-only results sheet: each value is converted once."""
 
@@ -308,7 +282,12 @@ class _Sheet:
         self.ws, self.errors = ws, ERROR_CODES
         self.bold, self.fill = Font(bold=True), PatternFill("solid", fgColor=FLAG_FILL)
         self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.red = InlineFont(b=True, color=HIGHLIGHT_COLOR)
+        self.fonts = {  # (inside an IG word, inside the most concerning sentence) -> font
+            (False, False): None,
+            (True, False): InlineFont(b=True, color=HIGHLIGHT_COLOR),
+            (False, True): InlineFont(u="single", color=SENTENCE_COLOR),
+            (True, True): InlineFont(b=True, u="single", color=HIGHLIGHT_COLOR),
+        }
 
     def cell(self, v: object, flagged: bool = False, head: bool = False) -> tuple[object, bool]:
         """(a value or cell ready for the sheet, whether its text was cut)."""
@@ -329,8 +308,11 @@ class _Sheet:
             c.font = self.bold
         return c, cut
 
-    def text(self, s: str, words: list[WordScore], flagged: bool) -> tuple[object, bool]:
-        """A post text cell, fitted once; `words` (offsets into s, text order) in bold red."""
+    def text(
+        self, s: str, words: list[WordScore], flagged: bool, sentence: tuple[int, int] | None = None
+    ) -> tuple[object, bool]:
+        """A post text cell, fitted once; `words` (offsets into s, text order) in bold red, the
+        `sentence` span [start, end) of s underlined in purple (words inside it: both)."""
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.rich_text import CellRichText, TextBlock
 
@@ -341,16 +323,23 @@ class _Sheet:
             if w.start >= pos and w.end <= limit and w.start < w.end:
                 spans.append((w.start, w.end))
                 pos = w.end
+        if sentence is not None:
+            sentence = (max(0, sentence[0]), min(sentence[1], limit))
+            if sentence[0] >= sentence[1]:
+                sentence = None
         if not visible:
             value: object = None
-        elif spans:
-            cuts = sorted({p for span in spans for p in span})
+        elif spans or sentence:
+            bounds = {p for span in spans for p in span} | set(sentence or ())
+            cuts = sorted(p for p in bounds if 0 < p < len(visible))
             pieces = encode_xstring_pieces(visible, cuts)
-            starts = {a for a, _ in spans}
             parts, at = [], 0
             for k, piece in enumerate(pieces):
                 if piece:
-                    parts.append(TextBlock(self.red, piece) if at in starts else piece)
+                    in_word = any(a <= at < b for a, b in spans)
+                    in_sentence = sentence is not None and sentence[0] <= at < sentence[1]
+                    font = self.fonts[(in_word, in_sentence)]
+                    parts.append(TextBlock(font, piece) if font is not None else piece)
                 at = cuts[k] if k < len(cuts) else at
             value = CellRichText(parts)
         else:
@@ -385,6 +374,7 @@ def _fill_xlsx(
     distress_labels: list[str],
     emotion_labels: list[str],
     state: TaskState | None,
+    order: list[int],
 ) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -404,20 +394,27 @@ def _fill_xlsx(
     ws.append([sheet.cell(h, head=True)[0] for h in header])
 
     name = (tcol, table.columns[tcol])
-    for i, (row, r) in enumerate(zip(table.rows, results, strict=True)):
-        _progress(state, i, len(results))
-        post = table.post(i)
+    numbers = table.kind in ("csv", "tsv", "txt")  # every cell was read as text
+    for k, i in enumerate(order):
+        _progress(state, k, len(results))
+        row, r, post = table.rows[i], results[i], table.post(i)
         r = _kept_words(post, r)
         by_col = post.words_by_column(highlight_words(r.words))
+        sentence: dict[int, tuple[int, int]] = {}
+        if HIGHLIGHT_SENTENCE in highlight_kinds(r):
+            a, b = r.trigger_span  # type: ignore[misc]
+            for j, spans in post.words_by_column([WordScore(a, b, "", 0.0)]).items():
+                if spans:  # the sentence lies in one column's cell (the first, if it spans two)
+                    sentence[j] = (spans[0].start, spans[0].end)
         cells, any_cut = [], False
         for j, v in enumerate(row):
             if j in by_col and isinstance(v, str):
-                c, cut = sheet.text(v, by_col[j], r.flagged)
+                c, cut = sheet.text(v, by_col[j], r.flagged, sentence.get(j))
             else:
-                c, cut = sheet.cell(v, r.flagged)
+                c, cut = sheet.cell(_number(v) if numbers else v, r.flagged)
             any_cut |= cut
             cells.append(c)
-        for v in result_values(r, distress_labels, emotion_labels, name, cols):
+        for v in result_values(r, distress_labels, emotion_labels, name, cols, post.text):
             c, cut = sheet.cell(v, r.flagged)
             any_cut |= cut
             cells.append(c)
@@ -432,6 +429,7 @@ def _fill_xlsx(
     meta = wb.create_sheet("run")
     meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 28, 70
     meta_rows = run.to_rows() + [
+        *highlight_record(results, order),
         ("input_sheet", input_sheet),
         ("input_encoding", table.meta.get("input_encoding", "") if scored else table.encoding or ""),
         ("input_header", table.meta.get("input_header", "") if scored else "yes" if table.header else "no"),
@@ -440,9 +438,10 @@ def _fill_xlsx(
         ("text_column_index", tcol),
         ("text_columns", ",".join(map(str, cols))),
         ("original_columns", n_orig),
+        ("id_column", "" if table.id_column is None else table.columns[table.id_column]),
     ]
     for k, v in meta_rows:
-        if k in ("input_encoding", "input_warnings") and not v:
+        if k in ("input_encoding", "input_warnings", "id_column") and not v:
             continue  # not a text input, or nothing to say: no row (a blank value reads as no cell)
         meta.append([sheet.cell(k, head=True)[0], sheet.cell(v)[0]])
     if state is not None:

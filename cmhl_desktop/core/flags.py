@@ -232,7 +232,8 @@ class FlagPolicy:
         return self.fires(matrix[:, :K], matrix[:, K:])
 
     def reflag(self, results: Sequence[PostResult], probs: np.ndarray | None = None) -> int:
-        """Update `flagged` and `flag_rules` of every result in place; return how many are flagged.
+        """Update `flagged`, `flag_rules` and `segment_rules` of every result in place; return how
+        many are flagged.
 
         `probs` (from `probs_matrix`) may be passed in to skip rebuilding it when the same results are
         re-flagged often (a slider). Posts that were not scored are set to not flagged."""
@@ -241,20 +242,34 @@ class FlagPolicy:
         if len(probs) != len(results):
             raise ValueError("probs has a different number of rows than results")
         hits = self.fires_matrix(probs) if len(results) else np.zeros((0, len(self.rules)), bool)
+        seg_only = self.segment_only(probs, hits)
         names = self.rule_names
         # One list object per distinct combination of fired rules (at most 2**R), copied per row so
-        # rows never share a mutable list.
-        codes = (
-            hits.astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
-            if names
-            else np.zeros(len(results), np.int64)
-        )
-        combos = {int(c): [n for j, n in enumerate(names) if int(c) >> j & 1] for c in np.unique(codes)}
+        # rows never share a mutable list; the same for the rules that fired through a segment only.
+        bits = 1 << np.arange(len(names), dtype=np.int64)
+        codes = hits.astype(np.int64) @ bits if names else np.zeros(len(results), np.int64)
+        seg_codes = seg_only.astype(np.int64) @ bits if names else np.zeros(len(results), np.int64)
+        combos = {
+            int(c): [n for j, n in enumerate(names) if int(c) >> j & 1]
+            for c in np.unique(np.concatenate([codes, seg_codes]))
+        }
         flagged = codes > 0
-        for r, c, f in zip(results, codes.tolist(), flagged.tolist(), strict=True):
+        for r, c, f, sc in zip(results, codes.tolist(), flagged.tolist(), seg_codes.tolist(), strict=True):
             r.flagged = f
             r.flag_rules = list(combos[c]) if f else []
+            r.segment_rules = list(combos[sc]) if f and sc else []
         return int(flagged.sum())
+
+    def segment_only(self, probs: np.ndarray, hits: np.ndarray | None = None) -> np.ndarray:
+        """(N, R) bool: the rules that fire on a `probs_matrix` only through the post's most
+        concerning segment, while the post as a whole stays under the threshold ("one sentence reads
+        as a crisis" rather than "the whole post")."""
+        if hits is None:
+            hits = self.fires_matrix(probs)
+        if not len(probs) or not self.rules:
+            return np.zeros_like(hits, dtype=bool)
+        whole = self.fires(probs[:, : len(self.labels)])
+        return hits & ~whole
 
     # ------------------------------------------------------------------ ordering
 

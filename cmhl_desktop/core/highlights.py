@@ -59,47 +59,95 @@ def _html_text(s: str) -> str:
     return s.replace("\n", "<br/>")
 
 
+TRIGGER_COLOR = "#6a1b9a"  # the most concerning sentence: underlined in this purple (as in the export)
+STOP_MARK = " ⟂ the model stopped reading here; the rest of this post was not scored "
+
+
 def render_html(
     text: str,
-    explanation: Explanation,
+    explanation: Explanation | None = None,
     max_abs: float | None = None,
     tokens: bool = False,
     legend: bool = True,
+    trigger: tuple[int, int] | None = None,
+    read_end: int | None = None,
+    focus: int | None = None,
 ) -> str:
     """The post as HTML for a QTextBrowser (Qt's rich-text subset): each word (or subword with
-    tokens=True) on a background from the diverging scale, a tooltip with its score, the text
-    HTML-escaped, newlines and runs of spaces preserved, and a legend line."""
-    scale = max_abs if max_abs else scale_of(explanation, tokens)
-    parts, last = [], 0
-    for s, e, sc in _spans(explanation, tokens):
-        parts.append(_html_text(text[last:s]))
-        bg = colour(sc, scale)
-        piece = _html_text(text[s:e])
-        if bg:
+    tokens=True) of an `explanation` on a background from the diverging scale, with a tooltip of its
+    score; the `trigger` span [start, end) (the most concerning sentence) underlined in purple behind
+    the anchor "trigger"; for a partly read post a visible marker at `read_end` (anchor "stop") and
+    the unread rest in grey; the anchor "focus" at the character `focus` (the window scrolls to
+    the trigger, else there). The text is HTML-escaped, newlines and runs of spaces preserved; a
+    legend line in plain words follows when `legend` and an explanation is given."""
+    spans = _spans(explanation, tokens) if explanation is not None else []
+    what = html.escape((explanation.target_class or explanation.head) if explanation is not None else "")
+    scale = (max_abs or scale_of(explanation, tokens)) if explanation is not None else 1.0
+    n = len(text)
+    if trigger is not None and not (0 <= trigger[0] < trigger[1] <= n):
+        trigger = None
+    if read_end is not None and not (0 <= read_end < n):
+        read_end = None
+    if focus is not None and not (0 <= focus < n):
+        focus = None
+    marks = {p for p in (read_end, focus) if p is not None}
+    cuts = {0, n} | {p for s, e, _ in spans for p in (s, e)} | set(trigger or ()) | marks
+    bounds = sorted(p for p in cuts if 0 <= p <= n)
+    colour_at = {s: (e, colour(sc, scale), sc) for s, e, sc in spans}
+    parts, word = [], None
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if a == read_end:
             parts.append(
-                f'<span style="background-color:{bg}; color:#000000" title="{sc:+.3f}">{piece}</span>'
+                '<a name="stop"></a><span style="background-color:#37474f; color:#ffffff">'
+                + html.escape(STOP_MARK)
+                + "</span>"
             )
-        else:
-            parts.append(piece)
-        last = e
-    parts.append(_html_text(text[last:]))
+        if trigger is not None and a == trigger[0]:
+            parts.append('<a name="trigger"></a>')
+        if a == focus:
+            parts.append('<a name="focus"></a>')
+        if a in colour_at:
+            word = colour_at[a]
+        elif word is not None and a >= word[0]:
+            word = None
+        style = []
+        if word is not None and word[1]:
+            style.append(f"background-color:{word[1]}; color:#000000")
+        if trigger is not None and trigger[0] <= a < trigger[1]:
+            style.append(f"text-decoration:underline; color:{TRIGGER_COLOR}")
+        if read_end is not None and a >= read_end:
+            style.append("color:#8a8a8a")
+        piece = _html_text(text[a:b])
+        if style:
+            title = f' title="{_push(word[2], what)}"' if word is not None and word[1] else ""
+            piece = f'<span style="{"; ".join(style)}"{title}>{piece}</span>'
+        parts.append(piece)
     body = f'<p style="white-space:pre-wrap">{"".join(parts)}</p>'
-    if not legend:
+    if not legend or explanation is None:
         return body
     return body + "\n" + legend_html(explanation, scale)
 
 
+def _push(score: float, what: str) -> str:
+    """A word's tooltip in plain words, its score after it: "pushed toward suicidewatch (+0.412)"."""
+    return f"pushed {'toward' if score > 0 else 'away from'} {what} ({score:+.3f})"
+
+
 def legend_html(explanation: Explanation, max_abs: float) -> str:
+    """One line in plain words: what red and blue mean (the scale's units are in `explanation_details`)."""
     what = html.escape(explanation.target_class or explanation.head)
-    unit = "logit" if explanation.objective == "logit" else explanation.objective.replace("_", " ")
     red, blue = colour(1, 1), colour(-1, 1)
     note = " The end of this post was not read (too long)." if explanation.truncated else ""
-    conv = "" if explanation.converged else " Attribution did not fully converge; treat it with care."
+    conv = (
+        ""
+        if explanation.converged
+        else " These highlights are only approximate for this post; treat them with care."
+    )
     return (
         f'<p style="color:#444444; font-size:small">'
-        f'<span style="background-color:{red}">&nbsp;&nbsp;&nbsp;</span> toward <b>{what}</b>'
-        f' &nbsp; <span style="background-color:{blue}">&nbsp;&nbsp;&nbsp;</span> against'
-        f" &nbsp; full colour = {max_abs:.3g} ({html.escape(unit)} units).{note}{conv}</p>"
+        f'<span style="background-color:{red}">&nbsp;&nbsp;&nbsp;</span> pushed toward <b>{what}</b>'
+        f' &nbsp; <span style="background-color:{blue}">&nbsp;&nbsp;&nbsp;</span> pushed against it'
+        f" &nbsp; (the stronger the colour, the stronger the push).{note}{conv}</p>"
     )
 
 
@@ -156,8 +204,17 @@ def render_terminal(
 
 
 def explanation_info(explanation: Explanation) -> str:
-    """One line about an explanation for the window, e.g. "Highlights for distress: anxiety ·
+    """One line about an explanation for the terminal, e.g. "Highlights for distress: anxiety ·
     P(anxiety) = 0.412 · convergence Δ 1.3% · 12 steps" (plus a warning when it did not converge)."""
+    e = explanation
+    cls = e.target_class or e.head
+    details = explanation_details(e)
+    return f"Highlights for {e.head}: {cls}" + (" · " + details if details else "")
+
+
+def explanation_details(explanation: Explanation, units: bool = False) -> str:
+    """The technical figures of an explanation (the window's tooltip): the class probability, the
+    convergence check and (`units`) the colour scale's full strength in the model's units."""
     e = explanation
     cls = e.target_class or e.head
     parts = []
@@ -169,4 +226,20 @@ def explanation_info(explanation: Explanation) -> str:
         parts.append(f"{e.n_steps} steps")
     if not e.converged:
         parts.append("not converged: treat with care")
-    return f"Highlights for {e.head}: {cls}" + (" · " + " · ".join(parts) if parts else "")
+    if units:
+        unit = "logit" if e.objective == "logit" else e.objective.replace("_", " ")
+        parts.append(f"full colour = {scale_of(e):.3g} ({unit} units)")
+    return " · ".join(parts)
+
+
+def explanation_plain(explanation: Explanation) -> str:
+    """The window's line about an explanation, in plain words, e.g. "Highlights for distress:
+    anxiety. Red words pushed this post toward anxiety, blue words away from it."."""
+    e = explanation
+    cls = e.target_class or e.head
+    text = (
+        f"Highlights for {e.head}: {cls}. Red words pushed this post toward {cls}, blue words away from it."
+    )
+    if not e.converged:
+        text += " Only approximate for this post."
+    return text

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .export import ORDERS
 from .loaded_model import LoadedModel
 from .session import EXPLAIN_MODES, ScoringSession, check_output
 from .tasks import TaskState
@@ -96,6 +97,7 @@ def score_file(
     on_phase: Callable[[str, int], None] | None = None,
     encoding: str | None = None,
     header: bool | None = None,
+    order: str = "input",
 ) -> RunSummary:
     """Read `input_path`, score every row, optionally explain flagged/all posts, export to `out_path`
     (.xlsx, or .csv/.tsv by suffix).
@@ -107,9 +109,13 @@ def score_file(
     the phase then goes to `state.set_progress(done, total)`.
     column: one column, or a list joined into each post (title + body); encoding: a codec name for
     text inputs (None detects); header: whether the first row is a header (None detects).
+    order: "input" (every row in input order) or "concern" (most concerning first); each row
+    carries cmhl_concern_rank either way.
     Raises `Cancelled` (nothing written), `InputError`, `ExportError`, `CheckpointError`, `PolicyError`."""
     from .paths import default_checkpoint
 
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
     if explain not in EXPLAIN_MODES:
         raise ValueError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, not {explain!r}")
     t0 = time.perf_counter()
@@ -136,7 +142,7 @@ def score_file(
     if state is not None:
         state.check()
     phase("export", len(session.results))
-    session.export(out, state)
+    session.export(out, state, order=order)
     c, policy = session.counts, session.policy
     return RunSummary(
         input=str(input_path),

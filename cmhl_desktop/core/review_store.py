@@ -1,17 +1,22 @@
-"""Write-through storage of a reviewer's decisions, one file per input (Qt-free).
+"""Write-through storage of a reviewer's decisions, one journal per document (Qt-free).
 
-A review is (row index, status, note, reviewer). It is appended to a JSON-lines file as soon as it is
-made, flushed and fsync'ed, so a crash or a power cut loses nothing that was on screen. The file holds
-ONLY the review fields and the row index: never post text or anything else from the input.
+A review is (status, note, reviewer, time) of one *post*, keyed by the post's identity, not by its
+row: `post_keys` gives each row a key from its text's hash (or from a chosen id column), the k-th
+repeat of the same text getting "#k" (its row order breaks the tie). So a review follows its post
+when rows are added, removed or moved in a new version of the file (reviews.py matches them and says
+what changed). A review is appended to a JSON-lines file as soon as it is committed, flushed and
+fsync'ed, so a crash or a power cut loses nothing that was committed. The file holds ONLY the review
+fields, the post's key (a hash) and its row: never post text.
 
-Files live in `<data dir>/reviews/<key>.jsonl`, where the key is the input's sha256 (plus a short
-hash of the sheet name for a workbook's sheet, since two sheets of one file are different inputs).
-The data dir is passed in by the caller (the GUI passes QStandardPaths' AppDataLocation); the
-environment variable CMHL_DATA_DIR overrides it (tests, portable installs).
+Files live in `<data dir>/reviews/`: `doc-<key>.jsonl` (the journal) and `doc-<key>.posts` (the
+keys of the version of the file last seen, to say which posts are new), where the key is a hash of
+the document's resolved path and sheet. The data dir is passed in by the caller (the GUI passes
+QStandardPaths' AppDataLocation); the environment variable CMHL_DATA_DIR overrides it. Journals of
+the first format (`<input sha256>.jsonl`, keyed by row) are still read (`legacy_reviews`).
 
 Reading is forgiving: a torn last line (power cut mid-write) or a hand-edited line is skipped, the
-last entry for a row wins. When the log has grown well past the number of rows it describes it is
-compacted by an atomic rewrite (temp file, fsync, os.replace).
+last entry for a post wins. When the log has grown well past the number of posts it describes it is
+compacted by an atomic rewrite (temp file, fsync, os.replace), on opening and on `compact()`.
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cmhl_desktop.core.results import REVIEW_STATUSES
 
 ENV_DATA_DIR = "CMHL_DATA_DIR"
-FORMAT = "cmhl-review 1"
-_KEY_RE = re.compile(r"^[0-9a-f]{16,128}(\.[0-9a-f]{8})?$")
-COMPACT_MIN_LINES = 200  # compact when the log has this many lines and more than twice the live rows
+FORMAT = "cmhl-review 2"
+LEGACY_FORMAT = "cmhl-review 1"
+_POST_KEY_RE = re.compile(r"^[ti]:[0-9a-f]{20}(#[0-9]{1,9})?$")
+COMPACT_MIN_LINES = 200  # compact when the log has this many lines and more than twice the live posts
 
 
 @dataclass(frozen=True)
@@ -40,10 +47,19 @@ class Review:
     note: str = ""
     reviewer: str = ""
     time: float = 0.0  # seconds since the epoch of the last change
+    row: int = -1  # the post's row (0-based) when the review was made; informative only
 
     @property
     def is_default(self) -> bool:
         return self.status == "unreviewed" and not self.note and not self.reviewer
+
+    def same(self, other: Review | None) -> bool:
+        """The same decision (status, note, reviewer), whenever and wherever it was made."""
+        return other is not None and (self.status, self.note, self.reviewer) == (
+            other.status,
+            other.note,
+            other.reviewer,
+        )
 
 
 def resolve_data_dir(default: str | os.PathLike[str] | None) -> Path:
@@ -56,7 +72,34 @@ def resolve_data_dir(default: str | os.PathLike[str] | None) -> Path:
     return Path(default)
 
 
+def _h(s: str) -> str:
+    return hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def post_keys(texts: Sequence[str], ids: Sequence[object] | None = None) -> list[str]:
+    """One identity per row: "i:<hash of the id cell>" where an id column is given and the cell is
+    not blank, else "t:<hash of the text>"; the k-th repeat of a key (k >= 1, in row order) gets
+    "#k". 80-bit hashes: never the text itself."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, t in enumerate(texts):
+        v = ids[i] if ids is not None else None
+        base = "i:" + _h(str(v)) if v is not None and str(v).strip() else "t:" + _h(t)
+        k = seen.get(base, 0)
+        seen[base] = k + 1
+        out.append(base if k == 0 else f"{base}#{k}")
+    return out
+
+
+def document_key(source: str | os.PathLike[str], sheet: str | None = None) -> str:
+    """The journal's key: a hash of the resolved path (and the sheet: two sheets are two documents)."""
+    return hashlib.sha256(
+        f"{Path(source).resolve()}\x00{sheet or ''}".encode("utf-8", "surrogatepass")
+    ).hexdigest()[:32]
+
+
 def store_key(input_sha256: str, sheet: str | None = None) -> str:
+    """The key of a first-format journal (by the input's sha256). Raises ValueError for a non-hex sha."""
     sha = input_sha256.lower()
     if not re.fullmatch(r"[0-9a-f]{16,128}", sha):
         raise ValueError("input_sha256 must be a hex digest")
@@ -66,136 +109,209 @@ def store_key(input_sha256: str, sheet: str | None = None) -> str:
 
 
 class ReviewStore:
-    """The review log of one input. Thread-safe; every `set` is durable when it returns."""
+    """The review journal of one document. Thread-safe; every `set` is durable when it returns.
 
-    def __init__(self, data_dir: str | os.PathLike[str] | None, input_sha256: str, sheet: str | None = None):
+    source, sheet: the document (its journal is found by them). name: the file name recorded in the
+    journal's first line, so a carried-over review can say where it came from."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None,
+        source: str | os.PathLike[str],
+        sheet: str | None = None,
+        name: str = "",
+    ) -> None:
         self.folder = resolve_data_dir(data_dir) / "reviews"
-        self.key = store_key(input_sha256, sheet)
-        assert _KEY_RE.match(self.key)
-        self.path = self.folder / f"{self.key}.jsonl"
+        self.key = document_key(source, sheet)
+        self.path = self.folder / f"doc-{self.key}.jsonl"
+        self.index_path = self.folder / f"doc-{self.key}.posts"
+        self.name = name or Path(source).name
         self._lock = threading.Lock()
-        self._reviews: dict[int, Review] = {}
+        self._reviews: dict[str, Review] = {}
         self._lines = 0
-        self._load()
-
-    # ------------------------------------------------------------------ reading
-
-    def _load(self) -> None:
-        if not self.path.is_file():
-            return
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                self._lines += 1
-                entry = _parse(line)
-                if entry is not None:
-                    row, review = entry
-                    self._reviews[row] = review
+        self._reviews, self._lines, _ = read_journal(self.path)
         if self._lines >= COMPACT_MIN_LINES and self._lines > 2 * max(1, len(self._reviews)):
             self.compact()
 
-    def all(self) -> dict[int, Review]:
-        """Every row with a stored review (rows back at the default are left out)."""
-        with self._lock:
-            return {r: v for r, v in self._reviews.items() if not v.is_default}
+    # ------------------------------------------------------------------ reading
 
-    def get(self, row: int) -> Review | None:
+    def all(self) -> dict[str, Review]:
+        """Every post with a stored review, by post key (posts back at the default are left out)."""
         with self._lock:
-            return self._reviews.get(row)
+            return {k: v for k, v in self._reviews.items() if not v.is_default}
+
+    def get(self, key: str) -> Review | None:
+        with self._lock:
+            return self._reviews.get(key)
 
     def __len__(self) -> int:
         return len(self.all())
 
+    def seen(self) -> tuple[str, list[str]] | None:
+        """(input sha256, post keys) of the version of the document last seen; None if never."""
+        return read_seen(self.index_path)
+
     # ------------------------------------------------------------------ writing
 
-    def set(self, row: int, status: str, note: str = "", reviewer: str = "") -> Review:
-        """Record a review and make it durable (append + flush + fsync) before returning."""
-        if status not in REVIEW_STATUSES:
-            raise ValueError(f"unknown review status {status!r}; expected one of {REVIEW_STATUSES}")
-        if not isinstance(row, int) or row < 0:
-            raise ValueError("row must be a non-negative int")
-        review = Review(status, str(note), str(reviewer), round(time.time(), 3))
+    def set(
+        self, key: str, row: int, status: str, note: str = "", reviewer: str = "", t: float | None = None
+    ) -> Review:
+        """Record a post's review and make it durable (append + flush + fsync) before returning.
+        `t`: the time of the decision (default now; a carried-over review keeps its own). Raises
+        ValueError for an unknown status, a bad key or row, OSError when the disk refuses."""
+        review = _check(key, row, status, note, reviewer, t)
         with self._lock:
-            old = self._reviews.get(row)
-            if old is not None and (old.status, old.note, old.reviewer) == (status, note, reviewer):
-                return old  # nothing changed: no write
-            line = json.dumps(
-                {
-                    "row": row,
-                    "status": status,
-                    "note": review.note,
-                    "reviewer": review.reviewer,
-                    "t": review.time,
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            self.folder.mkdir(parents=True, exist_ok=True)
-            new_file = not self.path.exists()
-            with open(self.path, "a", encoding="utf-8") as f:
-                if new_file:
-                    f.write(json.dumps({"format": FORMAT}) + "\n")
-                    self._lines += 1
-                elif self._needs_newline():
-                    f.write("\n")  # a torn last line: start cleanly on the next one
-                f.write(line + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            if new_file:
-                _fsync_dir(self.folder)
-            self._lines += 1
-            self._reviews[row] = review
+            if review.same(self._reviews.get(key)):
+                return self._reviews[key]  # nothing changed: no write
+            self._append([(key, review)])
+            self._reviews[key] = review
         return review
 
-    def _needs_newline(self) -> bool:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                if f.tell() == 0:
-                    return False
-                f.seek(-1, os.SEEK_END)
-                return f.read(1) != b"\n"
-        except OSError:
-            return False
+    def set_many(self, reviews: Iterable[tuple[str, Review]]) -> int:
+        """Record several reviews at once (carried over from another version), one fsync; returns
+        how many were written (unchanged ones are skipped)."""
+        todo = []
+        with self._lock:
+            for key, rev in reviews:
+                rev = _check(key, rev.row, rev.status, rev.note, rev.reviewer, rev.time or None)
+                if not rev.same(self._reviews.get(key)):
+                    todo.append((key, rev))
+            if todo:
+                self._append(todo)
+                self._reviews.update(todo)
+        return len(todo)
+
+    def _append(self, entries: list[tuple[str, Review]]) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        new_file = not self.path.exists()
+        with open(self.path, "a", encoding="utf-8") as f:
+            if new_file:
+                f.write(_header(self.name) + "\n")
+                self._lines += 1
+            elif _needs_newline(self.path):
+                f.write("\n")  # a torn last line: start cleanly on the next one
+            f.write("".join(_line(k, v) + "\n" for k, v in entries))
+            f.flush()
+            os.fsync(f.fileno())
+        if new_file:
+            _fsync_dir(self.folder)
+        self._lines += len(entries)
+
+    def write_seen(self, input_sha256: str, keys: Sequence[str]) -> None:
+        """Remember the post keys of this version of the document (atomic)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _atomic_text(self.index_path, "sha256 " + input_sha256 + "\n" + "".join(k + "\n" for k in keys))
 
     def compact(self) -> None:
-        """Rewrite the log with one line per row, atomically."""
+        """Rewrite the journal with one line per reviewed post, atomically."""
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{self.key}.", suffix=".part")
+            live = [
+                (k, v) for k, v in sorted(self._reviews.items(), key=lambda kv: kv[1].row) if not v.is_default
+            ]
+            if not self.path.exists():
+                return
+            _atomic_text(self.path, _header(self.name) + "\n" + "".join(_line(k, v) + "\n" for k, v in live))
+            self._lines = 1 + len(live)
+
+    def lines(self) -> int:
+        """Lines in the journal now (its header included)."""
+        return self._lines
+
+
+# --------------------------------------------------------------------------- other journals
+
+
+def read_journal(path: Path) -> tuple[dict[str, Review], int, str]:
+    """(reviews by post key, lines read, the file name its header records) of a journal; empty
+    when there is none."""
+    reviews: dict[str, Review] = {}
+    lines, name = 0, ""
+    if not path.is_file():
+        return reviews, 0, ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            lines += 1
+            if lines == 1:
+                try:
+                    name = str(json.loads(line).get("input", ""))
+                except (ValueError, AttributeError):
+                    pass
+            entry = _parse(line)
+            if entry is not None:
+                reviews[entry[0]] = entry[1]
+    return reviews, lines, name
+
+
+def read_seen(index_path: Path) -> tuple[str, list[str]] | None:
+    """(input sha256, post keys) from a journal's `.posts` file; None when there is none."""
+    try:
+        lines = index_path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    if not lines or not lines[0].startswith("sha256 "):
+        return None
+    return lines[0][7:].strip(), [k for k in lines[1:] if _POST_KEY_RE.match(k)]
+
+
+def journals(data_dir: str | os.PathLike[str] | None) -> list[Path]:
+    """Every journal of this data folder (newest first)."""
+    folder = resolve_data_dir(data_dir) / "reviews"
+    try:
+        found = list(folder.glob("doc-*.jsonl"))
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: p.stat().st_mtime if p.exists() else 0, reverse=True)
+
+
+def legacy_reviews(
+    data_dir: str | os.PathLike[str] | None, input_sha256: str, sheet: str | None
+) -> dict[int, Review]:
+    """The reviews of a first-format journal (keyed by the input's sha256, entries by row)."""
+    path = resolve_data_dir(data_dir) / "reviews" / f"{store_key(input_sha256, sheet)}.jsonl"
+    if not path.is_file():
+        return {}
+    out: dict[int, Review] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(json.dumps({"format": FORMAT}) + "\n")
-                    n = 1
-                    for row in sorted(self._reviews):
-                        v = self._reviews[row]
-                        if v.is_default:
-                            continue
-                        f.write(
-                            json.dumps(
-                                {
-                                    "row": row,
-                                    "status": v.status,
-                                    "note": v.note,
-                                    "reviewer": v.reviewer,
-                                    "t": v.time,
-                                },
-                                ensure_ascii=False,
-                                separators=(",", ":"),
-                            )
-                            + "\n"
-                        )
-                        n += 1
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-                _fsync_dir(self.folder)
-                self._lines = n
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+                d = json.loads(line)
+                row, status = d["row"], d["status"]
+                if isinstance(row, int) and row >= 0 and status in REVIEW_STATUSES:
+                    out[row] = Review(
+                        status,
+                        str(d.get("note", "")),
+                        str(d.get("reviewer", "")),
+                        float(d.get("t", 0.0)),
+                        row,
+                    )
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+    return {r: v for r, v in out.items() if not v.is_default}
 
 
-def _parse(line: str) -> tuple[int, Review] | None:
+# --------------------------------------------------------------------------- lines
+
+
+def _check(key: str, row: int, status: str, note: str, reviewer: str, t: float | None) -> Review:
+    if status not in REVIEW_STATUSES:
+        raise ValueError(f"unknown review status {status!r}; expected one of {REVIEW_STATUSES}")
+    if not isinstance(key, str) or not _POST_KEY_RE.match(key):
+        raise ValueError("a review needs a post key from post_keys()")
+    if not isinstance(row, int) or row < 0:
+        raise ValueError("row must be a non-negative int")
+    return Review(status, str(note), str(reviewer), round(time.time() if t is None else float(t), 3), row)
+
+
+def _header(name: str) -> str:
+    return json.dumps({"format": FORMAT, "input": name}, ensure_ascii=False)
+
+
+def _line(key: str, v: Review) -> str:
+    d = {"key": key, "row": v.row, "status": v.status, "note": v.note, "reviewer": v.reviewer, "t": v.time}
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+
+def _parse(line: str) -> tuple[str, Review] | None:
     line = line.strip()
     if not line:
         return None
@@ -203,16 +319,43 @@ def _parse(line: str) -> tuple[int, Review] | None:
         d = json.loads(line)
     except ValueError:
         return None  # torn or hand-edited line
-    if not isinstance(d, dict) or "row" not in d:
+    if not isinstance(d, dict) or "key" not in d:
         return None
-    row, status = d.get("row"), d.get("status")
-    if not isinstance(row, int) or row < 0 or status not in REVIEW_STATUSES:
+    key, row, status = d.get("key"), d.get("row", -1), d.get("status")
+    if not isinstance(key, str) or not _POST_KEY_RE.match(key) or status not in REVIEW_STATUSES:
         return None
     try:
         t = float(d.get("t", 0.0))
     except (TypeError, ValueError):
         t = 0.0
-    return row, Review(status, str(d.get("note", "")), str(d.get("reviewer", "")), t)
+    row = row if isinstance(row, int) and row >= 0 else -1
+    return key, Review(status, str(d.get("note", "")), str(d.get("reviewer", "")), t, row)
+
+
+def _needs_newline(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -27,21 +27,22 @@ window imports this module before its first paint.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .export import ExportError, RunInfo, export_csv, export_xlsx
+from . import score_cache
+from .export import ORDERS, RunInfo, export_csv, export_xlsx
 from .loaded_model import LoadedModel
 from .results import REVIEW_STATUSES, PostResult
-from .review_store import Review, ReviewStore
+from .review_store import Review, ReviewStore, post_keys
+from .reviews import merge_reviews, open_reviews
+from .run_record import EXPORT_ROWS, OUTPUT_SUFFIXES, check_output, now_iso, run_info  # noqa: F401 (the session's names)
 from .tasks import TaskState
-from .triage import CRISIS_RULES, Counts, concern_key
+from .triage import CRISIS_RULES, Counts, concern_order, set_concern_ranks
 
 if TYPE_CHECKING:
     from .explanation import Explanation
@@ -49,51 +50,11 @@ if TYPE_CHECKING:
     from .readers import InputTable
 
 EXPLAIN_MODES = ("none", "flagged", "all")
-OUTPUT_SUFFIXES = (".xlsx", ".csv", ".tsv")
 EXPLAIN_CHUNK = 32  # posts per attribution call (bounded memory; progress and cancel between calls)
-# run-sheet rows that export_xlsx appends after the RunInfo's own (a reopened export's meta has them)
-EXPORT_ROWS = (
-    "input_sheet",
-    "input_encoding",
-    "input_header",
-    "input_warnings",
-    "text_column",
-    "text_column_index",
-    "text_columns",
-    "original_columns",
-)
 
 
 class SessionError(RuntimeError):
     """A step asked for something the session does not have yet (a model, an input, all scores)."""
-
-
-def now_iso() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def check_output(out_path: str | Path, input_path: str | Path | None = None) -> Path:
-    """Fail early, before any scoring, when the output cannot be written. Raises ExportError."""
-    out = Path(out_path)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ExportError(
-            f"{out.name}: unsupported output type; name a {', '.join(OUTPUT_SUFFIXES)} file"
-            " (or, for `cmhl score`, an existing folder or a path ending in /)"
-        )
-    if out.is_dir():
-        raise ExportError(f"{out}: is a folder; choose a file name")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {out.name}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ExportError(f"cannot write {out.name}: no permission to write in {folder}")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise ExportError(f"cannot write {out.name}: the file exists and is read-only")
-    if input_path is not None:
-        src = Path(input_path)
-        if out.resolve() == src.resolve() or (out.exists() and src.exists() and os.path.samefile(out, src)):
-            raise ExportError(f"{out.name}: refusing to overwrite the input file; choose another name")
-    return out
 
 
 class ScoringSession:
@@ -120,6 +81,8 @@ class ScoringSession:
         self.results: list[PostResult | None] = []
         self.store: ReviewStore | None = None
         self.store_error: Exception | None = None  # why this input's reviews cannot be saved
+        self.keys: list[str] = []  # each row's post identity (`review_store.post_keys`)
+        self.review_message = ""  # what happened to the reviews on opening (carried over, ...)
         self.counts = Counts()
         self.generation = 0
         self.started = ""  # ISO time the results were scored (a reopened export: its own)
@@ -198,12 +161,22 @@ class ScoringSession:
     # ------------------------------------------------------------------ opening an input
 
     @staticmethod
-    def read(path: str | Path, sheet: str | None = None, column=None, **options) -> InputTable:
+    def read(
+        path: str | Path, sheet: str | None = None, column=None, id_column=None, **options
+    ) -> InputTable:
         """Read an input, or reopen an export (worker-safe). `column`: one column or a list joined
-        into each post; `options`: `readers.read_input`'s encoding and header. Raises InputError."""
+        into each post; `id_column`: the column that identifies a post for its review (name or
+        index; default: the post's text); `options`: `readers.read_input`'s encoding and header.
+        Raises InputError."""
         from .readers import read_input
+        from .table import resolve_column
 
-        return read_input(path, sheet=sheet, column=column, **options)
+        table = read_input(path, sheet=sheet, column=column, **options)
+        if id_column is None:
+            id_column = table.meta.get("id_column") or None  # a reopened export names its own
+        if id_column is not None:
+            table.id_column = resolve_column(Path(path).name, table.columns, id_column)
+        return table
 
     def open(self, path: str | Path, sheet: str | None = None, column=None, **options) -> InputTable:
         """`read` then `attach`: the whole of opening an input, for one thread."""
@@ -228,10 +201,12 @@ class ScoringSession:
         self.table, self.texts = table, table.texts()
         self.generation += 1
         self.store, self.store_error, self._kept, self._probs = None, None, {}, None
+        ids = None if table.id_column is None else [row[table.id_column] for row in table.rows]
+        self.keys, self.review_message = post_keys(self.texts, ids), ""
         if self.data_dir is not None:
             try:
-                self.store = ReviewStore(self.data_dir, table.sha256, table.sheet)
-                self._kept = self.store.all()
+                opened = open_reviews(self.data_dir, table, self.keys)
+                self.store, self._kept, self.review_message = opened.store, opened.by_row, opened.message
             except (OSError, ValueError) as e:
                 self.store, self.store_error = None, e
         self.scoring_seconds, self.explain_mode = None, "none"
@@ -240,9 +215,9 @@ class ScoringSession:
             self.results = [None] * len(self.texts)
         else:
             self.results = list(table.results)
-            for i, rev in self._kept.items():
-                if 0 <= i < len(self.results):
-                    _apply_review(self.results[i], rev)
+            newer = merge_reviews(self.results, self._kept)  # the export's cells or the journal: the newer
+            if self.store is not None and newer:  # the export's own reviews, now in the journal too
+                self.store.set_many((self.keys[i], rev) for i, rev in newer.items())
             # flag at the export's targets (the flags it shows were made there): no re-flag
             targets = {k.split(":", 1)[1]: v for k, v in table.meta.items() if k.startswith("target_recall:")}
             self._restore_targets(targets)
@@ -285,7 +260,8 @@ class ScoringSession:
             raise SessionError("scoring needs a model and an input")
         kept = {i: _review_of(r) for i, r in enumerate(self.results) if r is not None and _reviewed(r)}
         if self.store is not None:
-            kept.update(self.store.all())
+            stored = self.store.all()
+            kept.update({i: stored[k] for i, k in enumerate(self.keys) if k in stored})
         self._kept = kept
         self.results = [None] * len(self.texts)
         self.generation += 1
@@ -338,11 +314,59 @@ class ScoringSession:
             self.add_scores(start, chunk, generation)
         self.end_scoring()
 
+    @property
+    def crisis_rules(self) -> frozenset[str]:
+        """The rules whose flags come first in the order by concern (`FlagPolicy.crisis_rules`)."""
+        return self.policy.crisis_rules if self.policy is not None else CRISIS_RULES
+
     def concern_order(self) -> list[int]:
         """Rows with a result, most concerning first (`triage.concern_key`)."""
-        present = [i for i, r in enumerate(self.results) if r is not None]
-        crisis = self.policy.crisis_rules if self.policy is not None else CRISIS_RULES
-        return sorted(present, key=lambda i: concern_key(self.results[i], i, crisis))
+        return concern_order(self.results, self.crisis_rules)
+
+    # ------------------------------------------------------------------ kept scores
+
+    def save_scores(self) -> Path | None:
+        """Keep a complete run's scores in the data folder (worker-safe; no post text), so a crash
+        can be recovered without scoring again (`restore_scores`). None when there is no data
+        folder, model or complete run. Raises OSError."""
+        if self.data_dir is None or self.model is None or self.table is None or not self.complete():
+            return None
+        if self.table.results is not None:  # a reopened export keeps its scores itself
+            return None
+        dl, el = self.labels()
+        return score_cache.save(
+            self.data_dir,
+            self.table,
+            self.results,
+            self.model.sha256,
+            dl,
+            el,
+            self.started,
+            self.scoring_seconds or 0.0,
+        )
+
+    def restore_scores(self) -> bool:
+        """Put back the kept scores of this very input made by this model (`save_scores`), with the
+        reviews, flagged at the current thresholds; False when there are none (score it then)."""
+        if (
+            self.data_dir is None
+            or self.model is None
+            or self.table is None
+            or self.table.results is not None
+        ):
+            return False
+        kept = score_cache.load(
+            self.data_dir, self.table, self.texts, self.model.sha256, *self.model_labels()
+        )
+        if kept is None:
+            return False
+        generation = self.begin_scoring()
+        self.add_scores(0, kept.results, generation)
+        self.started, self.scoring_seconds = kept.started, kept.scoring_seconds
+        return True
+
+    def model_labels(self) -> tuple[list[str], list[str]]:
+        return (self.model.distress_labels, self.model.emotion_labels) if self.model else ([], [])
 
     # ------------------------------------------------------------------ review
 
@@ -361,10 +385,19 @@ class ScoringSession:
             return False
         self.counts.reviewed -= r.review_status != "unreviewed"
         r.review_status, r.review_note, r.reviewer = status, note, reviewer
+        r.review_time = round(time.time(), 3)
         self.counts.reviewed += status != "unreviewed"
         if self.store is not None:
-            self.store.set(row, status, note, reviewer)
+            self.store.set(self.keys[row], row, status, note, reviewer, r.review_time)
         return True
+
+    def close(self) -> None:
+        """The input is put away (a new one opened, the window closed): its journal is compacted."""
+        if self.store is not None:
+            try:
+                self.store.compact()
+            except OSError:  # compaction is tidying; the journal as it is stays valid
+                pass
 
     # ------------------------------------------------------------------ explaining
 
@@ -445,52 +478,28 @@ class ScoringSession:
     # ------------------------------------------------------------------ record and export
 
     def run_info(self) -> RunInfo:
-        """What produced these results, for the run sheet: the model, thresholds and target recalls
-        in use, the input, the counts and the time. A reopened export that was not scored again
-        keeps its own record (flag settings updated when the same model is loaded)."""
+        """What produced these results, for the run sheet (`run_record.run_info`). Raises
+        SessionError without an input."""
         if self.table is None:
             raise SessionError("no input")
-        meta, model, policy = self.table.meta, self.model, self.policy
-        if self.scoring_seconds is not None and model is not None:
-            info = RunInfo(
-                model_name=model.name,
-                model_sha256=model.sha256,
-                thresholds={},
-                target_recalls={},
-                input_name=meta.get("input_name") or self.table.source.name,
-                input_sha256=meta.get("input_sha256") or self.table.sha256,
-                extra={
-                    "precision": model.scorer.precision,
-                    "scoring_seconds": f"{self.scoring_seconds:.1f}",
-                    "read_limit_tokens": str(model.scorer.read_limit_tokens),
-                },
-            )
-        else:
-            info = RunInfo.from_meta(meta)
-            for key in EXPORT_ROWS:  # written again by the export itself: never twice
-                info.extra.pop(key, None)
-        if policy is not None and model is not None and model.sha256 == info.model_sha256:
-            info.thresholds, info.target_recalls = policy.thresholds, self.target_recalls()
-            info.extra.update(policy.summary_lines())
-        info.started = self.started
-        info.finished = now_iso()
-        has_words = any(r is not None and r.words for r in self.results)
-        info.explain_mode = self.explain_mode if self.explain_mode != "none" or not has_words else "flagged"
-        c = self.counts
-        info.rows_total, info.rows_scored, info.rows_empty = len(self.results), c.scored, c.empty
-        info.rows_flagged, info.rows_errors, info.rows_no_content = c.flagged, c.errors, c.no_content
-        return info
+        return run_info(self)
 
-    def export(self, out_path: str | Path, state: TaskState | None = None) -> Path:
+    def export(self, out_path: str | Path, state: TaskState | None = None, order: str = "input") -> Path:
         """Write every row with its results and review to .xlsx (with the run sheet), or .csv/.tsv
-        by suffix, atomically (worker-safe). Raises ExportError, SessionError (not every post is
-        scored), Cancelled (nothing written)."""
+        by suffix, atomically (worker-safe: the results' concern ranks are set first, the only
+        change). `order`: "input" (every row in input order) or "concern" (most concerning first;
+        either way each row carries cmhl_concern_rank). Raises ExportError, SessionError (not
+        every post is scored), ValueError (an unknown order), Cancelled (nothing written)."""
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         if self.table is None or not self.complete():
             raise SessionError("nothing to export yet: every post must be scored first")
         out = check_output(out_path, self.table.source)
+        ranked = set_concern_ranks(self.results, self.crisis_rules)
         run = self.run_info()
         write = export_xlsx if out.suffix.lower() == ".xlsx" else export_csv
-        return write(self.table, list(self.results), out, run, *self.labels(), state=state)
+        rows = ranked if order == "concern" else None
+        return write(self.table, list(self.results), out, run, *self.labels(), state=state, order=rows)
 
     def _recount(self) -> None:
         self.counts = Counts(rows=len(self.results))
@@ -504,8 +513,8 @@ def _reviewed(r: PostResult) -> bool:
 
 
 def _review_of(r: PostResult) -> Review:
-    return Review(r.review_status, r.review_note, r.reviewer)
+    return Review(r.review_status, r.review_note, r.reviewer, r.review_time)
 
 
 def _apply_review(r: PostResult, rev: Review) -> None:
-    r.review_status, r.review_note, r.reviewer = rev.status, rev.note, rev.reviewer
+    r.review_status, r.review_note, r.reviewer, r.review_time = rev.status, rev.note, rev.reviewer, rev.time

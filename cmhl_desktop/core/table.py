@@ -124,6 +124,7 @@ class InputTable:
     header: bool = True  # False: the first row was data; columns are named "column 1", ...
     warnings: list[str] = field(default_factory=list)  # what was repaired (no post text)
     notes: list[str] = field(default_factory=list)  # choices made for the user (sheet, header)
+    id_column: int | None = None  # the column that identifies a post for its review (None: its text)
 
     @property
     def text_column_name(self) -> str:

@@ -36,6 +36,25 @@ def concern_key(result: PostResult, row: int, crisis: frozenset[str] | set[str] 
     return (group, -sw, -ds if math.isfinite(ds) else math.inf, row)
 
 
+def concern_order(
+    results: list[PostResult | None], crisis: frozenset[str] | set[str] = CRISIS_RULES
+) -> list[int]:
+    """Indices of the results that are there, most concerning first (`concern_key`)."""
+    present = [i for i, r in enumerate(results) if r is not None]
+    return sorted(present, key=lambda i: concern_key(results[i], i, crisis))  # type: ignore[arg-type]
+
+
+def set_concern_ranks(
+    results: list[PostResult | None], crisis: frozenset[str] | set[str] = CRISIS_RULES
+) -> list[int]:
+    """Number every result by concern, 1 = most concerning (`PostResult.concern_rank`, the export's
+    cmhl_concern_rank); returns the order. O(n log n): called before an export, not on every re-flag."""
+    order = concern_order(results, crisis)
+    for rank, i in enumerate(order, start=1):
+        results[i].concern_rank = rank  # type: ignore[union-attr]
+    return order
+
+
 @dataclass
 class Counts:
     """What a session's results add up to; kept up to date as results, flags and reviews change."""

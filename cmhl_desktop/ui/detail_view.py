@@ -1,25 +1,26 @@
-"""The detail view of one post: highlighted text, class probabilities, emotion profile, circumplex,
-and the review controls (status, note, reviewer), which are saved by the window as they change."""
+"""The detail view of one post: why it is flagged (in plain words), the text with the sentence that
+triggered the flag underlined and, when computed, word highlights (scrolled so they start there),
+where a long post stopped being read, the Suicide Risk Lexicon terms found (for audit), the review
+(review_panel.py), class probabilities, emotion profile and circumplex.
+
+The view fits small screens: the post and the rest are two panes of a splitter, and the review and
+the plots scroll in theirs."""
 
 from __future__ import annotations
 
 import html
 import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QRadioButton,
+    QLayout,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QTextBrowser,
@@ -27,15 +28,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES, PostResult
+from cmhl_desktop.core.highlights import render_html
+from cmhl_desktop.core.results import FLAG_MARK, NO_CONTENT, PostResult, flag_reason, lexicon_text
 from cmhl_desktop.ui.plots import BarsWidget, CircumplexWidget
+from cmhl_desktop.ui.review_panel import ReviewPanel
 
 HEADS = ("distress", "emotion")
+LEXICON_NOTE = "shown for audit; they do not raise flags"
+
+
+def marks(r: PostResult) -> dict:
+    """What to mark in a post's text: the triggering sentence of a flagged post, where reading
+    stopped (render_html's keywords)."""
+    trigger = (
+        r.trigger_span if r.flagged and r.trigger_span and r.trigger_span[1] > r.trigger_span[0] else None
+    )
+    return {"trigger": trigger, "read_end": r.read_end if r.partly_read else None}
+
+
+def reason_html(r: PostResult) -> str:
+    """The line under the title: why the post is flagged, partly read, no content (plain words)."""
+    parts = []
+    if r.flagged:
+        why = html.escape(flag_reason(r))
+        if marks(r)["trigger"] is not None:
+            why += "<br><span style='color:#6a1b9a'><u>Underlined</u>: the sentence that reads most like a crisis.</span>"
+        parts.append(f"<b>Why flagged:</b> {why}")
+    elif r.scored:
+        parts.append("Not flagged. An unflagged post may still need attention.")
+    if r.partly_read:
+        parts.append(
+            "<b>Partly read:</b> this post is longer than the model reads; the marker in the text shows "
+            "where it stopped."
+        )
+    if r.status == NO_CONTENT:
+        parts.append(
+            "<b>No content:</b> no words to read (a placeholder, numbers, links or emoji); never scored or flagged."
+        )
+    return "<br>".join(parts)
 
 
 class DetailView(QWidget):
     """Shows one post. Emits `explain_requested(row, head, cls)` when highlights are needed and
-    `review_changed(row, status, note, reviewer)` on every change of a review field."""
+    `review_changed(row, status, note, reviewer)` when a review is committed."""
 
     explain_requested = Signal(int, str, str)
     review_changed = Signal(int, str, str, str)
@@ -53,18 +88,26 @@ class DetailView(QWidget):
         self.title.setObjectName("detailTitle")
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reason = QLabel("")
+        self.reason.setObjectName("reason")
+        self.reason.setTextFormat(Qt.TextFormat.RichText)
+        self.reason.setWordWrap(True)
+        self.reason.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.head_combo = QComboBox()
         self.head_combo.addItems(list(HEADS))
         self.head_combo.setToolTip("Which model head the word highlights explain")
+        self.head_combo.setAccessibleName("Highlight head")
         self.class_combo = QComboBox()
-        self.class_combo.setMinimumContentsLength(12)
+        self.class_combo.setMinimumContentsLength(10)
         self.class_combo.setToolTip("Which class the word highlights explain (default: the flagged class)")
-        self.tokens_box = QCheckBox("Subword tokens")
-        self.tokens_box.setToolTip("Show the raw per-token scores instead of whole words")
+        self.class_combo.setAccessibleName("Highlight class")
+        self.tokens_box = QCheckBox("Subwords")
+        self.tokens_box.setToolTip("Show the raw per-token (subword) scores instead of whole words")
         self.attr_status = QLabel("")
         self.attr_status.setObjectName("muted")
         self.attr_status.setWordWrap(True)
+        self.attr_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         hl = QHBoxLayout()
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(QLabel("Highlight words for"))
@@ -78,37 +121,24 @@ class DetailView(QWidget):
         self.browser.setOpenLinks(False)
         self.browser.setObjectName("postText")
         self.browser.setPlaceholderText("Select a post in the table to read it here.")
-        self.browser.setMinimumHeight(120)
+        self.browser.setMinimumHeight(80)
+        self.browser.setAccessibleName("Post text")
+        self.lexicon = QLabel("")
+        self.lexicon.setObjectName("lexicon")
+        self.lexicon.setWordWrap(True)
+        self.lexicon.setTextFormat(Qt.TextFormat.RichText)
+        self.lexicon.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.lexicon.setToolTip(
+            "Terms of the Suicide Risk Lexicon (Low et al., 2024) found in the post: an auditable word "
+            "list beside the model, not a second opinion. They never raise a flag by themselves."
+        )
 
-        # ---- review
-        self.review_box = QGroupBox("Review (saved as you go)")
-        self.status_group = QButtonGroup(self)
-        self.status_buttons: dict[str, QRadioButton] = {}
-        status_row = QHBoxLayout()
-        for k, s in enumerate(REVIEW_STATUSES, start=1):
-            b = QRadioButton(f"{k} {s}")
-            b.setToolTip(f"Set status '{s}' (key {k})")
-            self.status_group.addButton(b, k - 1)
-            self.status_buttons[s] = b
-            status_row.addWidget(b)
-        status_row.addStretch(1)
-        self.note_edit = QPlainTextEdit()
-        self.note_edit.setPlaceholderText("Note for the case record (optional)")
-        self.note_edit.setFixedHeight(54)
-        self.note_edit.setTabChangesFocus(True)
-        self.reviewer_edit = QLineEdit()
-        self.reviewer_edit.setPlaceholderText("Your name or initials")
-        self.reviewer_edit.setMaximumWidth(220)
-        self.saved_label = QLabel("")
-        self.saved_label.setObjectName("muted")
-        rv = QGridLayout(self.review_box)
-        rv.addLayout(status_row, 0, 0, 1, 4)
-        rv.addWidget(QLabel("Note"), 1, 0, Qt.AlignmentFlag.AlignTop)
-        rv.addWidget(self.note_edit, 1, 1, 1, 3)
-        rv.addWidget(QLabel("Reviewer"), 2, 0)
-        rv.addWidget(self.reviewer_edit, 2, 1)
-        rv.addWidget(self.saved_label, 2, 2, 1, 2, Qt.AlignmentFlag.AlignRight)
-        rv.setColumnStretch(3, 1)
+        self.review = ReviewPanel()
+        self.review_box = self.review  # the review group box, as tests and the window reach it
+        self.status_buttons = self.review.status_buttons
+        self.note_edit, self.reviewer_edit = self.review.note_edit, self.review.reviewer_edit
+        self.saved_label = self.review.saved_label
+        self.review.changed.connect(self._review_committed)
 
         # ---- scores
         self.distress_bars = BarsWidget("Distress categories")
@@ -118,41 +148,56 @@ class DetailView(QWidget):
         self.va_label.setObjectName("muted")
         self.va_label.setWordWrap(True)
         scores = QWidget()
-        g = QGridLayout(scores)
+        # boxes, not a grid: a grid under-counts the wrapped label's height inside the scroll area
+        g = QVBoxLayout(scores)
         g.setContentsMargins(0, 0, 0, 0)
-        g.addWidget(self.distress_bars, 0, 0)
-        g.addWidget(self.emotion_bars, 0, 1)
+        bars = QHBoxLayout()
+        bars.addWidget(self.distress_bars, 1)
+        bars.addWidget(self.emotion_bars, 1)
+        g.addLayout(bars)
         circ_title = QLabel("Circumplex (valence × intensity)")
         f = QFont(circ_title.font())
         f.setBold(True)
         circ_title.setFont(f)
-        g.addWidget(circ_title, 1, 0, 1, 2)
-        g.addWidget(self.circumplex, 2, 0, 1, 2)
-        g.addWidget(self.va_label, 3, 0, 1, 2)
-        g.setColumnStretch(0, 1)
-        g.setColumnStretch(1, 1)
+        g.addWidget(circ_title)
+        g.addWidget(self.circumplex)
+        g.addWidget(self.va_label)
 
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(3)
         tl.addWidget(self.title)
+        tl.addWidget(self.reason)
         tl.addLayout(hl)
         tl.addWidget(self.attr_status)
         tl.addWidget(self.browser, 1)
-        tl.addWidget(self.review_box)
+        tl.addWidget(self.lexicon)
 
+        lower = QWidget()
+        bl = QVBoxLayout(lower)
+        bl.setContentsMargins(0, 0, 4, 0)
+        # never shorter than its parts need (the scroll area's fit can lag behind a new post's text)
+        bl.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        bl.addWidget(self.review)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setFrameShadow(QFrame.Shadow.Sunken)
-        bottom = QWidget()
-        bl = QVBoxLayout(bottom)
-        bl.setContentsMargins(0, 4, 0, 0)
+        bl.addWidget(line)
         bl.addWidget(scores)
         bl.addStretch(1)
+        self.lower_scroll = QScrollArea()
+        self.lower_scroll.setObjectName("detailLower")
+        self.lower_scroll.setWidgetResizable(True)
+        self.lower_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.lower_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.lower_scroll.setWidget(lower)
+        self.lower_scroll.setMinimumHeight(120)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("detailSplitter")
         self.splitter.addWidget(top)
-        self.splitter.addWidget(bottom)
+        self.splitter.addWidget(self.lower_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
@@ -164,11 +209,6 @@ class DetailView(QWidget):
         self.head_combo.currentTextChanged.connect(self._head_changed)
         self.class_combo.currentTextChanged.connect(self._class_changed)
         self.tokens_box.toggled.connect(self._tokens_changed)
-        self.status_group.idClicked.connect(self._status_clicked)
-        self.note_edit.textChanged.connect(self._emit_review)
-        self.reviewer_edit.textChanged.connect(self._emit_review)
-        self._saved_timer = QTimer(self, singleShot=True, interval=2500)
-        self._saved_timer.timeout.connect(lambda: self.saved_label.setText(""))
         self.set_enabled(False)
 
     # ------------------------------------------------------------------ configuration
@@ -180,57 +220,70 @@ class DetailView(QWidget):
         self._fill_classes(self.head_combo.currentText())
 
     def set_enabled(self, on: bool) -> None:
-        for w in (self.head_combo, self.class_combo, self.tokens_box, self.review_box):
+        for w in (self.head_combo, self.class_combo, self.tokens_box, self.review):
             w.setEnabled(on)
 
     # ------------------------------------------------------------------ showing a post
 
     def clear(self) -> None:
+        self.review.commit()
         self.row, self.text, self.result = None, "", None
         self.title.setText("No post selected")
+        self.reason.setText("")
+        self.lexicon.setText("")
         self.browser.clear()
         self.attr_status.setText("")
         self.distress_bars.clear()
         self.emotion_bars.clear()
         self.circumplex.set_post(None, None)
         self.va_label.setText("")
-        self._loading = True
-        try:
-            self._set_review_fields("unreviewed", "", self.reviewer_edit.text())
-        finally:
-            self._loading = False
+        self.review.load("unreviewed", "", None)
         self.set_enabled(False)
 
     def show_post(self, row: int, text: str, result: PostResult, target: tuple[str, str]) -> None:
-        """Show a post; the highlights are requested through `explain_requested`."""
+        """Show a post (a note still being typed for the previous one is committed first); the
+        highlights are requested through `explain_requested`."""
+        if row != self.row:
+            self.review.commit()
         self._loading = True
         try:
             self.row, self.text, self.result = row, text, result
-            flag = f"{FLAG_MARK} ({', '.join(result.flag_rules)})" if result.flagged else "not flagged"
-            score = f"{result.distress_score:.3f}" if math.isfinite(result.distress_score) else "–"
-            status = "" if result.status == "ok" else f" · status: {html.escape(result.status)}"
-            self.title.setText(
-                f"<b>Row {row + 1}</b> · <span style='color:#8a1c1c'><b>{html.escape(flag)}</b></span>"
-                if result.flagged
-                else f"<b>Row {row + 1}</b> · {flag}"
+            score = f"{result.distress_score:.2f}" if math.isfinite(result.distress_score) else "–"
+            status = (
+                "" if result.status in ("ok", "truncated") else f" · status: {html.escape(result.status)}"
             )
-            self.title.setText(self.title.text() + f" · distress score {score}{status}")
-            self.browser.setHtml(_plain_html(text))
+            flag = (
+                f"<span style='color:#8a1c1c'><b>{FLAG_MARK}</b></span>" if result.flagged else "not flagged"
+            )
+            self.title.setText(f"<b>Row {row + 1}</b> · {flag} · distress {score}{status}")
+            self.title.setToolTip(
+                "distress: how strongly the post reads as distress of any kind, 0 to 1 "
+                "(technically 1 − P(control), the any-distress score)"
+            )
+            self.reason.setText(reason_html(result))
+            self.reason.setToolTip(
+                f"The underlined sentence's P(suicidewatch): {result.trigger_score:.2f} "
+                "(the crisis rule reads the post as a whole and sentence by sentence)"
+                if marks(result)["trigger"] is not None and math.isfinite(result.trigger_score)
+                else ""
+            )
+            found = lexicon_text(result)
+            self.lexicon.setText(
+                f"Suicide Risk Lexicon terms found: {html.escape(found, quote=False)} — {LEXICON_NOTE}."
+                if found
+                else ""
+            )
+            self.lexicon.setVisible(bool(found))
+            self.show_text_only()
             self.attr_status.setText("")
             head, cls = target
             self.head_combo.setCurrentText(head)
             self._fill_classes(head, cls)
             self.distress_bars.set_values(
-                {c: result.distress_probs.get(c, float("nan")) for c in self.labels["distress"]}
-                if result.distress_probs
-                else {},
-                cls if head == "distress" else result.category,
+                self.distress_bars_values(), cls if head == "distress" else result.category
             )
             self.emotion_bars.set_values(
-                {e: result.emotion_probs.get(e, float("nan")) for e in self.labels["emotion"]}
-                if result.emotion_probs
-                else {},
-                cls if head == "emotion" else result.emotion,
+                self.emotion_bars_values(), cls if head == "emotion" else result.emotion
             )
             self.circumplex.set_post(result.valence, result.intensity, result.emotion)
             if math.isfinite(result.valence) and math.isfinite(result.intensity):
@@ -239,8 +292,8 @@ class DetailView(QWidget):
                 )
             else:
                 self.va_label.setText("no valence/intensity for this post")
-            self._set_review_fields(result.review_status, result.review_note, result.reviewer or None)
-            self.set_enabled(result.scored or True)
+            self.review.load(result.review_status, result.review_note, result.reviewer or None)
+            self.set_enabled(True)
         finally:
             self._loading = False
         if result.scored and text.strip():
@@ -248,14 +301,33 @@ class DetailView(QWidget):
         else:
             self.attr_status.setText("No highlights: this post was not scored.")
 
+    def show_text_only(self) -> None:
+        """The post without word highlights (its sentence and reading marks kept)."""
+        if self.result is None:
+            return
+        self.browser.setHtml(render_html(self.text, None, **marks(self.result)))
+        self._scroll_to_marks()
+
     def current_target(self) -> tuple[str, str]:
         return self.head_combo.currentText(), self.class_combo.currentText()
 
-    def show_explanation(self, row: int, head: str, cls: str, html_text: str, info: str = "") -> None:
+    def show_explanation(
+        self, row: int, head: str, cls: str, html_text: str, info: str = "", details: str = ""
+    ) -> None:
         if row != self.row or (head, cls) != self.current_target():
             return  # the user moved on
         self.browser.setHtml(html_text)
         self.attr_status.setText(info)
+        self.attr_status.setToolTip(details)
+        self._scroll_to_marks()
+
+    def _scroll_to_marks(self) -> None:
+        """Scroll so the triggering sentence (else the strongest highlight) starts the view."""
+        doc = self.browser.toHtml()
+        for anchor in ("trigger", "focus"):
+            if f'name="{anchor}"' in doc:
+                self.browser.scrollToAnchor(anchor)
+                return
 
     def show_explaining(self) -> None:
         self.attr_status.setText("Computing word highlights…")
@@ -265,39 +337,20 @@ class DetailView(QWidget):
 
     # ------------------------------------------------------------------ review
 
-    def _set_review_fields(self, status: str, note: str, reviewer: str | None) -> None:
-        b = self.status_buttons.get(status)
-        if b is not None:
-            b.setChecked(True)
-        if self.note_edit.toPlainText() != note:
-            self.note_edit.setPlainText(note)
-        if reviewer is not None and self.reviewer_edit.text() != reviewer:
-            self.reviewer_edit.setText(reviewer)
-
     def set_status(self, status: str) -> None:
-        """Set the review status of the shown post (keys 1–4) and save it."""
-        if self.row is None or status not in self.status_buttons:
-            return
-        self.status_buttons[status].setChecked(True)
-        self._emit_review()
+        """Set the review status of the shown post (keys 1–5) and save it."""
+        if self.row is not None:
+            self.review.set_status(status)
 
     def review_status(self) -> str:
-        b = self.status_group.checkedButton()
-        return REVIEW_STATUSES[self.status_group.id(b)] if b is not None else "unreviewed"
+        return self.review.status()
 
     def mark_saved(self, ok: bool, message: str = "") -> None:
-        self.saved_label.setText("✓ saved" if ok else f"⚠ not saved: {message}")
-        self._saved_timer.start()
+        self.review.mark_saved(ok, message)
 
-    def _status_clicked(self, _id: int) -> None:
-        self._emit_review()
-
-    def _emit_review(self) -> None:
-        if self._loading or self.row is None:
-            return
-        self.review_changed.emit(
-            self.row, self.review_status(), self.note_edit.toPlainText(), self.reviewer_edit.text().strip()
-        )
+    def _review_committed(self, status: str, note: str, reviewer: str) -> None:
+        if not self._loading and self.row is not None:
+            self.review_changed.emit(self.row, status, note, reviewer)
 
     # ------------------------------------------------------------------ highlight target
 
@@ -341,7 +394,7 @@ class DetailView(QWidget):
         self.emotion_bars.set_values(
             self.emotion_bars_values(), cls if head == "emotion" else self.result.emotion
         )
-        self.browser.setHtml(_plain_html(self.text))
+        self.show_text_only()
         self.explain_requested.emit(self.row, head, cls)
 
     def distress_bars_values(self) -> dict[str, float]:
@@ -359,8 +412,3 @@ class DetailView(QWidget):
             if r and r.emotion_probs
             else {}
         )
-
-
-def _plain_html(text: str) -> str:
-    body = html.escape(text).replace("\n", "<br>")
-    return f"<div style='white-space: pre-wrap'>{body}</div>"

@@ -30,12 +30,16 @@ SHORTCUTS: list[tuple[str, str]] = [
     ("J  or  Ctrl+Down", "Next flagged post"),
     ("K  or  Ctrl+Up", "Previous flagged post"),
     ("Down / Up", "Next / previous post in the table"),
+    ("Tab / Shift+Tab", "Move between the table, the post, the review and the filters"),
     ("1", "Review status: unreviewed"),
     ("2", "Review status: confirmed"),
     ("3", "Review status: not a concern"),
     ("4", "Review status: needs follow-up"),
-    ("N", "Write a note for the selected post"),
-    ("Ctrl+F", "Search the post text"),
+    ("5", "Review status: urgent (shows your local crisis protocol)"),
+    ("N  or  Alt+N", "Write a note for the selected post (saved when you pause or leave it)"),
+    ("Esc in the note", "Save the note and go back to the table"),
+    ("Ctrl+Shift+R  or  Alt+R", "The reviewer's name"),
+    ("Ctrl+F", "Search the post text (Esc clears the search)"),
     ("Ctrl+Shift+X", "Explain all flagged posts"),
     ("Esc", "Cancel the running task (scoring, explaining, export)"),
     ("F1", "This list"),
@@ -117,11 +121,26 @@ class AboutDialog(QDialog):
         lay.addWidget(buttons)
 
 
+def export_suggestion(source: Path, reopened: bool, folder: Path) -> Path:
+    """The file name an export is offered under: `<input>-cmhl.xlsx` beside the input (or in
+    `folder`); for a reopened export `<name>-reviewed.xlsx`, numbered when that exists. Never the
+    open file itself (which cannot be overwritten)."""
+    stem = source.stem
+    if not reopened:
+        out = folder / f"{stem}-cmhl.xlsx"
+        return out if out.resolve() != source.resolve() else folder / f"{stem}-cmhl-2.xlsx"
+    base = stem[: -len("-reviewed")] if stem.endswith("-reviewed") else stem
+    for k in range(1, 1000):
+        out = folder / (f"{base}-reviewed.xlsx" if k == 1 else f"{base}-reviewed-{k}.xlsx")
+        if out.resolve() != source.resolve() and not out.exists():
+            return out
+    return folder / f"{base}-reviewed-new.xlsx"
+
+
 def ask_export_path(parent: QWidget, source: Path, reopened: bool, start_dir: str) -> Path | None:
-    """Ask where to export; the suggestion is beside the input (or in `start_dir`), named after it
-    (a reopened export keeps its name). A name without a known suffix gets the chosen type's."""
-    folder = Path(start_dir or source.parent)
-    suggestion = folder / (f"{source.stem}.xlsx" if reopened else f"{source.stem}-cmhl.xlsx")
+    """Ask where to export (suggestion: `export_suggestion`). A name without a known suffix gets the
+    chosen type's."""
+    suggestion = export_suggestion(source, reopened, Path(start_dir or source.parent))
     f, chosen = QFileDialog.getSaveFileName(
         parent, "Export results", str(suggestion), "Excel workbook (*.xlsx);;CSV (*.csv)"
     )

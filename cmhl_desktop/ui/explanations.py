@@ -6,6 +6,8 @@ its result (`ScoringSession.keep_words`) for the export."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -15,17 +17,45 @@ from cmhl_desktop.ui.detail_view import DetailView
 from cmhl_desktop.ui.errors import ErrorReporter, describe_error, log_exception
 from cmhl_desktop.ui.jobs import JobRunner
 
-EXPLAIN_BATCH = 8  # posts per attribution call in "Explain all flagged" (a request for the post on
-# screen waits for at most one batch)
+
+class _GiveWay(Exception):
+    """Raised inside "Explain all flagged" when the post on screen wants the model: that post is
+    explained first, then the interrupted one again."""
+
+
+class _BackgroundState:
+    """The TaskState "Explain all flagged" hands the explainer: it cancels with the job and gives
+    way (between integration steps) as soon as the post on screen is waiting."""
+
+    def __init__(self, state, screen: threading.Event) -> None:
+        self.state, self.screen = state, screen
+
+    def check(self) -> None:
+        self.state.check()
+        if self.screen.is_set():
+            raise _GiveWay()
+
+    def set_progress(self, done: int, total: int) -> None:
+        pass  # the job reports progress in posts itself
+
 
 Key = tuple[int, str, str, bool]  # (row, head, class, subword tokens shown)
 
 
-def _rendered(session: ScoringSession, row: int, expl, tokens: bool) -> tuple[str, str]:
-    """(HTML of the post with its highlights, one line about the explanation); worker-safe."""
-    from cmhl_desktop.core.highlights import explanation_info, render_html
+def _rendered(session: ScoringSession, row: int, expl, tokens: bool) -> tuple[str, str, str]:
+    """(HTML of the post with its highlights, its triggering sentence and reading marks; one line
+    in plain words about the explanation; its technical figures); worker-safe."""
+    from cmhl_desktop.core.explanation import top_words
+    from cmhl_desktop.core.highlights import explanation_details, explanation_plain, render_html
+    from cmhl_desktop.ui.detail_view import marks
 
-    return render_html(session.texts[row], expl, tokens=tokens), explanation_info(expl)
+    r = session.results[row]
+    shown = marks(r) if r is not None else {}
+    best = top_words(expl, 1)
+    html_text = render_html(
+        session.texts[row], expl, tokens=tokens, focus=best[0].start if best else None, **shown
+    )
+    return html_text, explanation_plain(expl), explanation_details(expl, units=True)
 
 
 class Explanations(QObject):
@@ -46,14 +76,17 @@ class Explanations(QObject):
         super().__init__(jobs)
         self.session, self.jobs, self.detail, self.errors = session, jobs, detail, errors
         self.status = status
-        self.cache: dict[Key, tuple[str, str]] = {}
+        self.cache: dict[Key, tuple[str, str, str]] = {}
         self.tokens = False  # show raw subword scores instead of words
         self._wanted: Key | None = None  # the latest request not started yet
+        self._screen = threading.Event()  # set while the post on screen waits for (or uses) the model
 
     def clear(self) -> None:
         """New input, new run or new model: nothing cached is valid any more."""
         self.cache.clear()
         self._wanted = None
+        if not self.jobs.running("explain"):
+            self._screen.clear()
 
     def set_tokens(self, on: bool) -> None:
         self.tokens = on
@@ -71,12 +104,16 @@ class Explanations(QObject):
             self.ready.emit(row, head, cls)
             return
         self._wanted = key
+        self._screen.set()
         self.detail.show_explaining()
         self._start_next()
 
     def _start_next(self) -> None:
         key, session = self._wanted, self.session
-        if key is None or session.model is None or self.jobs.running("explain"):
+        if self.jobs.running("explain"):
+            return
+        if key is None or session.model is None:
+            self._screen.clear()  # nothing for the screen: "Explain all flagged" may go on
             return
         row, head, cls, tokens = key
         gen = session.generation
@@ -101,9 +138,10 @@ class Explanations(QObject):
             self._start_next()
 
         self._wanted = None
-        self.jobs.start(
+        if not self.jobs.start(
             "explain", work, on_done=done, on_error=failed, on_cancelled=self._start_next, model_work=True
-        )
+        ):
+            self._screen.clear()  # the window is closing
 
     # ------------------------------------------------------------------ every flagged post
 
@@ -122,9 +160,22 @@ class Explanations(QObject):
             return
         gen = session.generation
 
+        screen = self._screen
+
         def work(state, emit):
-            for part in session.iter_explain(todo, state, chunk=EXPLAIN_BATCH):
-                emit([(i, expl, _rendered(session, i, expl, tokens)) for i, expl in part])
+            quiet = _BackgroundState(state, screen)
+            for k, i in enumerate(todo):
+                while True:
+                    while screen.is_set():  # the post on screen first
+                        state.check()
+                        time.sleep(0.02)
+                    try:
+                        (expl,) = session.explain([i], state=quiet)
+                        break
+                    except _GiveWay:
+                        continue
+                emit([(i, expl, _rendered(session, i, expl, tokens))])
+                state.set_progress(k + 1, len(todo))
             return len(todo)
 
         def chunk(items) -> None:

@@ -1,5 +1,6 @@
-"""Target-recall controls: one spin box per flag rule, with the threshold it implies and the expected
-(validation) recall and precision at that threshold. Moving one re-flags without re-scoring."""
+"""Target-recall controls: one spin box per flag rule, with what it is expected to catch, in plain
+words (the threshold and the validation recall and precision in its tooltip). Moving one re-flags
+without re-scoring."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ RULE_TITLES = {
     "any_distress": "Any distress",
     "suicidewatch": "Suicide watch",
 }
+RULE_PLAIN = {
+    "any_distress": "the post as a whole reads as distress of any kind",
+    "suicidewatch": "the post, or one sentence of it, reads as a suicidal crisis",
+}
+RATES_NOTE = (
+    "Recall and precision were measured on the model's validation data. In this file they will "
+    "differ: precision in particular falls when distress is rarer here than in that data."
+)
 
 
 class FlagRulesPanel(QGroupBox):
@@ -20,7 +29,7 @@ class FlagRulesPanel(QGroupBox):
     target_changed = Signal(str, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Flag rules — target recall (re-flags instantly, no re-scoring)", parent)
+        super().__init__("Flag rules — share of true cases to catch (re-flags at once)", parent)
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(8, 4, 8, 6)
         self.grid.setHorizontalSpacing(10)
@@ -50,15 +59,19 @@ class FlagRulesPanel(QGroupBox):
             title = RULE_TITLES.get(rule.name, rule.name)
             what = f"1 − P({rule.cls})" if rule.kind == "not_class" else f"P({rule.cls})"
             name = QLabel(f"<b>{title}</b>")
-            name.setToolTip(f"Rule '{rule.name}': flag when {what} ≥ threshold")
+            plain = RULE_PLAIN.get(rule.name, f"{what} is high")
+            name.setToolTip(f"Flags a post when {plain}.\n(Rule '{rule.name}': {what} ≥ threshold.)")
             spin = QDoubleSpinBox()
             spin.setObjectName(f"recall_{rule.name}")
             spin.setDecimals(2)
             spin.setRange(RECALL_MIN, RECALL_MAX)
             spin.setSingleStep(RECALL_STEP)
-            spin.setPrefix("recall ≥ ")
+            spin.setPrefix("catch ")
             spin.setAccessibleName(f"Target recall for {title}")
-            spin.setToolTip("The share of true cases (on validation data) the rule should catch")
+            spin.setToolTip(
+                "Target recall: the share of true cases the rule should catch, e.g. 0.90 = 90 of 100.\n"
+                "Higher catches more and flags more posts that need nothing.\n" + RATES_NOTE
+            )
             spin.setKeyboardTracking(False)
             spin.setValue(min(RECALL_MAX, max(RECALL_MIN, targets.get(rule.name, rule.target_recall))))
             info = QLabel("")
@@ -94,8 +107,22 @@ class FlagRulesPanel(QGroupBox):
         if label is None:
             return
         rec, prec = expected.get("recall", float("nan")), expected.get("precision", float("nan"))
-        text = f"threshold {threshold:.3f} · expected recall {rec:.2f}, precision {prec:.2f} (validation)"
+        text = plain_rates(rec, prec)
         if flagged is not None:
             text += f" · {flagged:,} flagged here"
         label.setText(text)
-        label.setToolTip(text)
+        label.setToolTip(
+            f"threshold {threshold:.3f} · expected recall {rec:.2f}, precision {prec:.2f} (validation)\n"
+            + RATES_NOTE
+        )
+
+
+def plain_rates(recall: float, precision: float) -> str:
+    """What a rule is expected to do, in plain words, e.g. "catches ~90 in 100 true cases; ~46 in 100
+    of its flags are true (validation data)"."""
+    if not (recall == recall and precision == precision):  # NaN: no validation points
+        return "no validation figures for this rule"
+    return (
+        f"catches ~{round(100 * recall)} in 100 true cases; ~{round(100 * precision)} in 100 of its "
+        "flags are true (validation data)"
+    )

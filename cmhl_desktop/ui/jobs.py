@@ -30,8 +30,9 @@ class ProgressRow(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bar = QProgressBar()
-        self.bar.setMinimumWidth(240)
-        self.label = QLabel("")
+        self.bar.setMinimumWidth(120)
+        self.label = QLabel("")  # never widens the window while a job runs (the text is also its tooltip)
+        self.label.setMinimumWidth(80)  # an explicit minimum: the layout may narrow it below its text
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("cancel")
         lay = QHBoxLayout(self)
@@ -45,6 +46,7 @@ class ProgressRow(QWidget):
         self.show()
         self.cancel_button.setEnabled(True)
         self.label.setText(label)
+        self.label.setToolTip(label)
         self.bar.setRange(0, 0 if indeterminate else 100)
         self.bar.setValue(0)
 

@@ -24,20 +24,22 @@ from cmhl_desktop.core.session import ScoringSession
 from cmhl_desktop.ui import window_layout
 from cmhl_desktop.ui.detail_view import DetailView
 from cmhl_desktop.ui.dialogs import AboutDialog, ask_export_path, model_card_dialog, shortcuts_dialog
-from cmhl_desktop.ui.errors import ErrorReporter, describe_error, is_expected, log_exception
+from cmhl_desktop.ui.errors import ErrorReporter, log_exception
 from cmhl_desktop.ui.explanations import Explanations
 from cmhl_desktop.ui.jobs import JobRunner
 from cmhl_desktop.ui.model_loader import ModelLoader
+from cmhl_desktop.ui.recovery import RecoveryBar
 from cmhl_desktop.ui.results_panel import ResultsPanel
+from cmhl_desktop.ui.review_flow import ReviewFlow
+from cmhl_desktop.ui.window_open import OPEN_FILTER, OpeningMixin  # noqa: F401 (OPEN_FILTER: the window's)
 from cmhl_desktop.ui.window_settings import WindowSettings
 
 log = logging.getLogger(__name__)
 
 ORG, APP = "CMHL", "CMHL Desktop"
-OPEN_FILTER = "Posts (*.xlsx *.xlsm *.csv *.tsv *.txt *.jsonl);;All files (*)"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(OpeningMixin, QMainWindow):
     APP = APP
     model_ready = Signal(str)
     model_failed = Signal(str)
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.interactive = interactive
         self.open_dialog = None
         self._score_pending = False  # an input waits for the model to be scored
+        self._restore_pending = False  # ... or for its saved scores (crash recovery)
         self._model_dir = Path(model_dir) if model_dir else None
 
         self.jobs = JobRunner(self)
@@ -82,7 +85,11 @@ class MainWindow(QMainWindow):
         self.model, self.proxy, self.view = self.results.model, self.results.proxy, self.results.view
         self.flag_panel = self.results.flag_panel
         self.detail = DetailView()
-        self.detail.review_changed.connect(self.on_review_changed)
+        self.reviews = ReviewFlow(self.session, self.detail, self.prefs, self._status, self)
+        self.reviews.saved.connect(lambda row: self.results.refresh_rows([row]))
+        self.detail.review.leave.connect(self.view.setFocus)
+        self.recovery_bar = RecoveryBar()
+        self.recovery_bar.reopen.connect(self._recover)
         self.explanations = Explanations(
             self.session, self.jobs, self.detail, self.errors, self.statusBar().showMessage
         )
@@ -94,7 +101,9 @@ class MainWindow(QMainWindow):
         window_layout.build(self)
         self._rebuild_recent_menu()
         self.prefs.restore_layout(self, self._splitters())
-        self.detail.reviewer_edit.setText(self.prefs.reviewer)
+        window_layout.keep_on_screen(self)
+        if self.prefs.mark_running(True):  # the last run did not close properly
+            self.recovery_bar.offer(self.prefs.last_input())
         self._update_actions()
         self.loader = ModelLoader(
             self.jobs, self.errors, self.model_label, self._status, lambda: self.session.model
@@ -144,7 +153,9 @@ class MainWindow(QMainWindow):
         self.model_ready.emit(model.name)
         if self._score_pending and self.session.needs_scoring:
             self._score_pending = False
-            self.start_scoring()
+            restore, self._restore_pending = self._restore_pending, False
+            if not (restore and self._restored()):
+                self.start_scoring()
         elif self.session.counts.done:  # the post on screen can now be explained
             if previous is not None:
                 self._status(
@@ -160,111 +171,6 @@ class MainWindow(QMainWindow):
             return
         self._card = model_card_dialog(model.ckpt.card(), model.name, self)
         self._card.open()
-
-    # ================================================================== opening
-
-    def open_file_dialog(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(
-            self, "Open posts", self.prefs.open_dir or str(Path.home()), OPEN_FILTER
-        )
-        if f:
-            self.open_path(f)
-
-    def open_folder_dialog(self) -> None:
-        d = QFileDialog.getExistingDirectory(
-            self, "Open a folder of .txt files", self.prefs.open_dir or str(Path.home())
-        )
-        if d:
-            self.open_path(d)
-
-    def open_path(
-        self,
-        path: str | Path,
-        sheet: str | None = None,
-        column: int | str | None = None,
-        ask: bool | None = None,
-    ) -> None:
-        """Open an input: with `ask` (the default when interactive) the sheet/column dialog comes
-        first (non-blocking); then the whole file is read on a worker."""
-        path = Path(path)
-        if self.jobs.busy():
-            self.show_error(
-                "Busy", "Wait for the running task to finish (or cancel it) before opening another file."
-            )
-            return
-        if not path.exists():
-            self.show_error("Cannot open", f"{path.name}: no such file or folder.")
-            return
-        self.prefs.open_dir = path.parent
-        if not (self.interactive if ask is None else ask):
-            self._read(path, sheet, column)
-            return
-        from cmhl_desktop.ui.open_dialog import OpenDialog
-
-        dlg = self.open_dialog = OpenDialog(path, self)
-
-        def closed(accepted: bool) -> None:
-            self.open_dialog = None
-            if accepted:
-                column = None if dlg.is_scored() else dlg.column()
-                self._read(path, dlg.sheet(), column, dlg.read_options())
-            dlg.deleteLater()
-
-        dlg.accepted.connect(lambda: closed(True))
-        dlg.rejected.connect(lambda: closed(False))
-        dlg.open()
-
-    def _read(self, path: Path, sheet: str | None, column, options: dict | None = None) -> None:
-        """Read an input in the background; `options`: the open dialog's read options (encoding,
-        header)."""
-        self._status(f"Reading {path.name}…")
-
-        def failed(e: BaseException) -> None:
-            if not is_expected(e):
-                log_exception("reading an input", e)
-            self._status(f"Could not open {path.name}.", 8000)
-            self.show_error("Cannot open file", f"{path.name} could not be opened:\n\n{describe_error(e)}")
-
-        self.jobs.start(
-            "read",
-            lambda state, emit: ScoringSession.read(path, sheet=sheet, column=column, **(options or {})),
-            exclusive=True,
-            label=f"Reading {path.name}…",
-            indeterminate=True,
-            on_done=lambda table: self._on_table_read(path, table),
-            on_error=failed,
-        )
-
-    def _on_table_read(self, path: Path, table) -> None:
-        s = self.session
-        s.attach(table)
-        self.prefs.add_recent(path)
-        self._rebuild_recent_menu()
-        if s.store_error is not None:
-            self.show_error(
-                "Review storage", f"Reviews of this file cannot be saved: {describe_error(s.store_error)}"
-            )
-        self.explanations.clear()
-        self.detail.clear()
-        self.setWindowTitle(f"{path.name} — {APP}")
-        self.results.show_input()
-        self._score_pending = s.needs_scoring and s.model is None  # this input, not an earlier one
-        if not s.needs_scoring:
-            self._status(
-                f"Reopened an export of {table.meta.get('input_name', path.name)}: "
-                f"{len(s.results):,} posts with their review; nothing was re-scored.",
-                10000,
-            )
-            self.results.select_first()
-        elif self._score_pending:
-            self._status("Waiting for the model to load before scoring…")
-        self.table_ready.emit(len(s.texts))
-        if s.needs_scoring and s.model is not None:
-            self.start_scoring()
-        self._update_actions()
-
-    def _rebuild_recent_menu(self) -> None:
-        window_layout.fill_recent(self.recent_menu, self.prefs.recent_files(), self.open_path)
 
     # ================================================================== scoring
 
@@ -300,6 +206,11 @@ class MainWindow(QMainWindow):
             self._status(
                 f"Scored {n:,} posts in {el:.1f} s · {s.counts.flagged:,} flagged (flagged posts first).",
                 15000,
+            )
+            self.jobs.start(  # kept for crash recovery (scores only, never post text)
+                "save-scores",
+                lambda state, emit: s.save_scores(),
+                on_error=lambda e: log.warning("keeping the scores failed: %s", type(e).__name__),
             )
             self.scoring_done.emit(n)
 
@@ -362,26 +273,16 @@ class MainWindow(QMainWindow):
         if self.detail.row is not None:
             self.detail.note_edit.setFocus()
 
+    def focus_reviewer(self) -> None:
+        """Ctrl+Shift+R: the reviewer's name field."""
+        self.detail.reviewer_edit.setFocus()
+        self.detail.reviewer_edit.selectAll()
+
     # ================================================================== review and flags
 
     def set_review_status(self, status: str) -> None:
         if self.detail.row is not None:
             self.detail.set_status(status)
-
-    def on_review_changed(self, row: int, status: str, note: str, reviewer: str) -> None:
-        if reviewer:
-            self.prefs.reviewer = reviewer
-        try:
-            changed = self.session.set_review(row, status, note, reviewer)
-        except (OSError, ValueError) as e:  # kept in memory; the message says it is not on disk
-            log.error("saving a review failed: %s", type(e).__name__)
-            self.detail.mark_saved(False, describe_error(e))
-            changed = True
-        else:
-            if changed:
-                self.detail.mark_saved(self.session.store is not None, "no review storage for this file")
-        if changed:
-            self.results.refresh_rows([row])
 
     def on_target_changed(self, rule: str, recall: float) -> None:
         """A target-recall control moved: the session re-flags every post at once (no re-scoring)."""
@@ -409,8 +310,15 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if self._can_export():
             table = self.session.table
-            out = ask_export_path(self, Path(table.source), table.kind == "scored", self.prefs.export_dir)
-            if out is not None:
+            source = Path(table.source)
+            out = ask_export_path(self, source, table.kind == "scored", self.prefs.export_dir)
+            if out is not None and out.resolve() == source.resolve():
+                self.show_error(
+                    "Export",
+                    f"{out.name} is the file that is open; it is never overwritten. "
+                    "Export under another name (the name offered is always free).",
+                )
+            elif out is not None:
                 self.export_to(out)
 
     def _can_export(self) -> bool:
@@ -489,7 +397,10 @@ class MainWindow(QMainWindow):
         except Exception as e:  # closing must never fail
             log_exception("saving settings", e)
         try:
+            self.detail.review.commit()
             self.shutdown()
+            self.session.close()
+            self.prefs.mark_running(False)
         except Exception as e:
             log_exception("stopping workers", e)
         super().closeEvent(event)

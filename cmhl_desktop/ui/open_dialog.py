@@ -50,11 +50,16 @@ class OpenDialog(QDialog):
         self.table = None  # the preview InputTable
         self._header_user = False  # the header box was set by the user, not by detection
         self.setWindowTitle(f"Open {self.path.name}")
-        self.resize(820, 560)
+        self.resize(820, 540)
 
         self.sheet_combo = QComboBox()
         self.column_combo = QComboBox()
         self.column_combo.setMinimumContentsLength(20)
+        self.id_combo = QComboBox()  # the column that identifies a post for its review
+        self.id_combo.setToolTip(
+            "Reviews follow each post when the file changes. By default a post is recognised by its "
+            "text; choose a column of unique post ids (never a row number) to recognise it by that."
+        )
         self.join_list = QListWidget()  # further columns joined into each post (title + body)
         self.join_list.setMaximumHeight(70)
         self.join_list.setFlow(QListWidget.Flow.LeftToRight)
@@ -97,6 +102,7 @@ class OpenDialog(QDialog):
             self.sheet_combo.hide()
         form.addRow("Text column", self.column_combo)
         form.addRow("Also join", self.join_list)
+        form.addRow("Post id (reviews)", self.id_combo)
         if self.path.suffix.lower() in TEXT_SUFFIXES:
             form.addRow("Encoding", self.encoding_combo)
         else:
@@ -141,6 +147,10 @@ class OpenDialog(QDialog):
         main = self.column_combo.currentIndex()
         extra = [j for j in self._joined() if j != main]
         return [main, *extra] if extra else main
+
+    def id_column(self) -> int | None:
+        """The column chosen to identify posts for their reviews (None: by their text)."""
+        return self.id_combo.currentData()
 
     def read_options(self) -> dict:
         """Keyword arguments for `read_input`: the encoding chosen (None: detect) and whether the
@@ -206,6 +216,12 @@ class OpenDialog(QDialog):
         )
         self.column_combo.setCurrentIndex(table.text_column)
         self.column_combo.blockSignals(False)
+        keep = self.id_combo.currentData()
+        self.id_combo.clear()
+        self.id_combo.addItem("(none: recognise posts by their text)", None)
+        for j, c in enumerate(table.columns):
+            self.id_combo.addItem(str(c) if str(c) else f"(column {j + 1})", j)
+        self.id_combo.setCurrentIndex(max(0, self.id_combo.findData(keep)))
         self.join_list.blockSignals(True)
         self.join_list.clear()
         for j, c in enumerate(table.columns):
@@ -238,6 +254,7 @@ class OpenDialog(QDialog):
             self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open")
             self.column_combo.setEnabled(False)
             self.join_list.setEnabled(False)
+            self.id_combo.setEnabled(False)
         else:
             lines = [f"Input type: {table.kind}. Choose the column that holds the post text."]
             if table.encoding:

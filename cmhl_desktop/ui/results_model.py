@@ -14,21 +14,23 @@ import bisect
 import math
 from collections.abc import Iterable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
-from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES, PostResult
-from cmhl_desktop.core.triage import concern_key
+from cmhl_desktop.core.results import FLAG_MARK, NO_CONTENT, REVIEW_STATUSES, PostResult, flag_reason
+from cmhl_desktop.core.triage import CRISIS_RULES, concern_key
 from cmhl_desktop.ui import qt_compat
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the input row index (0-based) behind a table row
 RESULT_ROLE = Qt.ItemDataRole.UserRole + 2  # the PostResult
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3
+BADGE_ROLE = Qt.ItemDataRole.UserRole + 4  # [(badge text, colour)] drawn before the "Why" text
 
-COLUMNS = ("#", "Flag", "Category", "Distress", "Emotion", "Valence", "Intensity", "Review", "Text")
+COLUMNS = ("#", "Flag", "Why", "Category", "Distress", "Emotion", "Valence", "Intensity", "Review", "Text")
 (
     COL_ROW,
     COL_FLAG,
+    COL_WHY,
     COL_CATEGORY,
     COL_DISTRESS,
     COL_EMOTION,
@@ -47,7 +49,29 @@ REVIEW_COLORS = {
     "confirmed": QColor("#8a1c1c"),
     "not a concern": QColor("#1f6b35"),
     "needs follow-up": QColor("#8a5a00"),
+    "urgent": QColor("#ffffff"),  # on URGENT_BG
 }
+URGENT_BG = QColor("#c62828")
+MUTED = QColor("#8a8a8a")
+BADGES = {  # badge text -> colour; text as well as colour
+    "partly read": QColor("#6d4c41"),
+    NO_CONTENT: QColor("#546e7a"),
+}
+
+
+def short_reason(r: PostResult) -> str:
+    """The "Why" cell: why a post is flagged, in plain words; "" when it is not."""
+    return flag_reason(r)
+
+
+def badges(r: PostResult) -> list[tuple[str, QColor]]:
+    """Badges of a row: "partly read" (the model read only the start), "no content"."""
+    out = []
+    if r.partly_read:
+        out.append(("partly read", BADGES["partly read"]))
+    if r.status == NO_CONTENT:
+        out.append((NO_CONTENT, BADGES[NO_CONTENT]))
+    return out
 
 
 def _num(x: float) -> float:
@@ -82,6 +106,9 @@ class ResultsModel(QAbstractTableModel):
         self._keys: list | None = None  # sort key per source row, kept while rows are inserted in place
         self._is_sorted = True
         self.flag_icon = QIcon()
+        self.crisis_rules: frozenset[str] | set[str] = CRISIS_RULES  # the session's, for the order by concern
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     # ------------------------------------------------------------------ filling
 
@@ -220,13 +247,22 @@ class ResultsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(i, r, c)
+        if role == BADGE_ROLE:
+            return badges(r) if c == COL_WHY else []
         if role == Qt.ItemDataRole.DecorationRole and c == COL_FLAG and r.flagged:
             return self.flag_icon
-        if role == Qt.ItemDataRole.BackgroundRole and r.flagged:
-            return QBrush(FLAG_BG)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if c == COL_REVIEW and r.review_status == "urgent":
+                return QBrush(URGENT_BG)
+            if r.flagged:
+                return QBrush(FLAG_BG)
+        if role == Qt.ItemDataRole.FontRole and c == COL_CATEGORY and not r.flagged:
+            return self._italic  # a category on an unflagged post is a reference, not a label
         if role == Qt.ItemDataRole.ForegroundRole:
             if c == COL_FLAG and r.flagged:
                 return QBrush(QColor("#8a1c1c"))
+            if c == COL_CATEGORY and not r.flagged:
+                return QBrush(MUTED)
             if c == COL_REVIEW:
                 return QBrush(REVIEW_COLORS.get(r.review_status, QColor("#000000")))
             if c == COL_TEXT:
@@ -239,10 +275,16 @@ class ResultsModel(QAbstractTableModel):
         ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if c == COL_FLAG:
-                return "Flagged by: " + ", ".join(r.flag_rules) if r.flagged else "Not flagged"
-            if c == COL_CATEGORY and r.status not in ("ok",):
-                return f"status: {r.status}"
+            if c in (COL_FLAG, COL_WHY):
+                return why_tip(r)
+            if c == COL_CATEGORY:
+                if not r.scored:
+                    return f"status: {r.status}"
+                return (
+                    "Most likely category (the flag rules decided the flag)"
+                    if r.flagged
+                    else "Most likely category, for reference only: this post is not flagged"
+                )
             if c == COL_REVIEW and r.review_note:
                 return "Note: " + r.review_note[:300]
         if role == SORT_ROLE:
@@ -254,6 +296,8 @@ class ResultsModel(QAbstractTableModel):
             return str(i + 1)
         if c == COL_FLAG:
             return FLAG_MARK if r.flagged else ""
+        if c == COL_WHY:
+            return short_reason(r)
         if c == COL_CATEGORY:
             return r.category if r.scored else f"({r.status.split(':')[0]})"
         if c == COL_DISTRESS:
@@ -273,11 +317,12 @@ class ResultsModel(QAbstractTableModel):
     # ------------------------------------------------------------------ sorting
 
     def _key(self, column: int):
-        res, texts = self.results, self.texts
+        res, texts, crisis = self.results, self.texts, self.crisis_rules
 
         keys = {
             COL_ROW: lambda i: i,
-            COL_FLAG: lambda i: concern_key(res[i], i),  # "flagged first": the session's order by concern
+            COL_FLAG: lambda i: concern_key(res[i], i, crisis),  # "flagged first": the order by concern
+            COL_WHY: lambda i: concern_key(res[i], i, crisis),
             COL_CATEGORY: lambda i: (res[i].category, -_num(res[i].distress_score), i),
             COL_DISTRESS: lambda i: (_num(res[i].distress_score), i),
             COL_EMOTION: lambda i: (res[i].emotion, i),
@@ -329,111 +374,36 @@ class ResultsModel(QAbstractTableModel):
 
 HEADER_TIPS = (
     "Row number in the input file",
-    "⚑ FLAGGED when a flag rule's threshold is met (see the flag rules above the table)",
-    "Most likely distress category",
-    "Any-distress score: 1 − P(control)",
+    "⚑ FLAGGED: a person should read this post soon. Sorted by concern: crisis flags first.",
+    "Why the post is flagged, in plain words, and badges: 'partly read' (the model read only the "
+    "start of a long post), 'no content' (no words to read: never scored or flagged)",
+    "Most likely distress category. Grey on posts that are not flagged: a reference, not a label.",
+    "How strongly the post reads as distress of any kind, 0 (none) to 1 "
+    "(technically: 1 − P(control), the any-distress score)",
     "Most likely emotion",
     "Valence, −1 (negative) … +1 (positive)",
     "Intensity (arousal), 0 … 1",
-    "Your review status",
+    "Your review status (keys 1–5; 5 = urgent)",
     "The post (first line)",
 )
 
 
-class ResultsProxy(QSortFilterProxyModel):
-    """Filters by category, flag, review status and a text search; sorting is delegated to the source."""
+def why_tip(r: PostResult) -> str:
+    """The tooltip of the Flag and Why cells: the reason, the rules, the badges explained."""
+    lines = []
+    if r.flagged:
+        lines.append("Flagged: " + flag_reason(r))
+        lines.append("Rules: " + ", ".join(r.flag_rules))
+    elif r.scored:
+        lines.append("Not flagged. An unflagged post may still need attention.")
+    if r.partly_read:
+        lines.append("Partly read: the post is longer than the model reads; only its start was scored.")
+    if r.status == NO_CONTENT:
+        lines.append("No content: no words to read (a placeholder, numbers, links or emoji); never flagged.")
+    return "\n".join(lines)
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._accept: list[bool] | None = None  # by input row index; None = everything
-        self.category: str | None = None
-        self.flag: str | None = None  # "flagged" | "not flagged"
-        self.review: str | None = None
-        self.search: str = ""
-        self._folded: list[str] | None = None
 
-    def setSourceModel(self, model) -> None:  # noqa: N802
-        super().setSourceModel(model)
-        model.modelReset.connect(self._on_reset)
+# the proxy lives in results_proxy.py; imported here for the tools and tests that reach it here
+from cmhl_desktop.ui.results_proxy import ResultsProxy  # noqa: E402
 
-    def _on_reset(self) -> None:
-        self._folded = None
-        self._accept = None
-        self._recompute(notify=False)
-
-    def source(self) -> ResultsModel:
-        return self.sourceModel()  # type: ignore[return-value]
-
-    # ------------------------------------------------------------------ filters
-
-    def set_filters(self, *, category=None, flag=None, review=None, search: str | None = None) -> None:
-        self.category, self.flag, self.review = category or None, flag or None, review or None
-        if search is not None:
-            self.search = search.strip()
-        self._recompute()
-
-    def active(self) -> bool:
-        return bool(self.category or self.flag or self.review or self.search)
-
-    def _match(self, i: int) -> bool:
-        r = self.source().results[i]
-        if r is None:
-            return True
-        if self.category and r.category != self.category:
-            return False
-        if self.flag and r.flagged != (self.flag == "flagged"):
-            return False
-        if self.review and r.review_status != self.review:
-            return False
-        if self.search:
-            if self._folded is None:
-                self._folded = [t.casefold() for t in self.source().texts]
-            if self.search.casefold() not in self._folded[i]:
-                return False
-        return True
-
-    def _recompute(self, notify: bool = True) -> None:
-        src = self.source()
-        if not self.active() or src is None:
-            self._accept = None
-        else:
-            match = self._match
-            self._accept = [match(i) for i in range(len(src.results))]
-        if notify:
-            # A full re-map (~0.2 s for 100k rows). begin/endFilterChange would remove rows range by
-            # range, which is quadratic when the kept rows are scattered (1.7 s for 100k).
-            self.invalidate()
-
-    def refresh_rows(self, input_rows: Iterable[int]) -> None:
-        """Re-evaluate the filter for rows whose results changed (call before the source's dataChanged)."""
-        if self._accept is None:
-            return
-        for i in input_rows:
-            self._accept[i] = self._match(i)
-
-    def refresh_all(self) -> None:
-        if self._accept is not None:
-            self._recompute()
-
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
-        a = self._accept
-        if a is None:
-            return True
-        return a[self.source().order[source_row]]
-
-    # ------------------------------------------------------------------ sorting
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.source().sort(column, order)
-
-    # ------------------------------------------------------------------ helpers
-
-    def input_row(self, proxy_row: int) -> int:
-        return self.source().input_row(self.mapToSource(self.index(proxy_row, 0)).row())
-
-    def proxy_row(self, input_row: int) -> int | None:
-        src = self.source().source_row(input_row)
-        if src is None:
-            return None
-        idx = self.mapFromSource(self.source().index(src, 0))
-        return idx.row() if idx.isValid() else None
+__all__ = ["ResultsModel", "ResultsProxy"]

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -23,21 +21,8 @@ from PySide6.QtWidgets import (
 from cmhl_desktop.core.results import REVIEW_STATUSES, PostResult
 from cmhl_desktop.core.session import ScoringSession
 from cmhl_desktop.ui.flag_controls import FlagRulesPanel
-from cmhl_desktop.ui.results_model import (
-    COL_CATEGORY,
-    COL_DISTRESS,
-    COL_EMOTION,
-    COL_FLAG,
-    COL_INTENSITY,
-    COL_REVIEW,
-    COL_ROW,
-    COL_VALENCE,
-    COLUMNS,
-    RESULT_ROLE,
-    ROW_ROLE,
-    ResultsModel,
-    ResultsProxy,
-)
+from cmhl_desktop.ui.results_model import COL_FLAG, RESULT_ROLE, ROW_ROLE, ResultsModel, ResultsProxy
+from cmhl_desktop.ui.results_view import ResultsView
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +33,29 @@ PLACEHOLDER = (
     ".txt files here.<br>An exported CMHL workbook reopens with its review.</p>"
     "<p>Posts are scored on this computer; flagged posts come first.</p>"
 )
-COLUMN_WIDTHS = {
-    COL_ROW: 44,
-    COL_FLAG: 112,
-    COL_CATEGORY: 100,
-    COL_DISTRESS: 64,
-    COL_EMOTION: 70,
-    COL_VALENCE: 58,
-    COL_INTENSITY: 64,
-    COL_REVIEW: 112,
-}
+
+
+class SearchEdit(QLineEdit):
+    """The text search: Esc clears it (a second Esc, on an empty field, goes back to the table)."""
+
+    escaped = Signal()
+
+    def event(self, e) -> bool:  # noqa: N802 - Qt API
+        # claim Esc while there is text to clear, before the window's Esc (cancel) sees it
+        if e.type() == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Escape and self.text():
+            e.accept()
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e) -> None:  # noqa: N802
+        if e.key() == Qt.Key.Key_Escape:
+            if self.text():
+                self.clear()
+            else:
+                self.escaped.emit()
+            e.accept()
+            return
+        super().keyPressEvent(e)
 
 
 class ResultsPanel(QWidget):
@@ -86,14 +84,18 @@ class ResultsPanel(QWidget):
         self.review_filter.addItem("Any review status", "")
         for s in REVIEW_STATUSES:
             self.review_filter.addItem(s, s)
-        self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Search post text (Ctrl+F)")
+        self.search_edit = SearchEdit()
+        self.search_edit.setPlaceholderText("Search post text (Ctrl+F, Esc clears)")
         self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(120)
+        self.search_edit.escaped.connect(lambda: self.view.setFocus())
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self.apply_filters)
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
         for c in (self.category_filter, self.flag_filter, self.review_filter):
             c.currentIndexChanged.connect(self.apply_filters)
+            c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            c.setMinimumWidth(84)  # whole names where there is room; narrower on a small window
         filters = QHBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(QLabel("Show"))
@@ -104,7 +106,8 @@ class ResultsPanel(QWidget):
         self.model = ResultsModel(self)
         self.proxy = ResultsProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.view = self._build_view()
+        self.view = ResultsView(self.proxy)
+        self.view.selectionModel().currentRowChanged.connect(self._current_changed)
         self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setObjectName("placeholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -113,7 +116,9 @@ class ResultsPanel(QWidget):
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.view)
         self.count_label = QLabel("")
-        self.count_label.setObjectName("muted")
+        self.count_label.setObjectName("countLine")
+        self.count_label.setWordWrap(True)
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 0, 6)
@@ -122,29 +127,6 @@ class ResultsPanel(QWidget):
         lay.addWidget(progress_row)
         lay.addWidget(self.stack, 1)
         lay.addWidget(self.count_label)
-
-    def _build_view(self) -> QTableView:
-        view = QTableView()
-        view.setObjectName("resultsTable")
-        view.setModel(self.proxy)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        view.setWordWrap(False)
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        view.verticalHeader().hide()
-        view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        view.verticalHeader().setDefaultSectionSize(24)
-        view.setSortingEnabled(True)
-        header = view.horizontalHeader()
-        header.setSortIndicator(COL_FLAG, Qt.SortOrder.AscendingOrder)
-        header.setStretchLastSection(True)
-        header.setHighlightSections(False)
-        for col, w in COLUMN_WIDTHS.items():  # room for the bold header and the sort arrow
-            view.setColumnWidth(col, max(w, header.fontMetrics().horizontalAdvance(COLUMNS[col]) + 34))
-        view.selectionModel().currentRowChanged.connect(self._current_changed)
-        view.setToolTip("")
-        return view
 
     # ------------------------------------------------------------------ filling
 
@@ -160,6 +142,7 @@ class ResultsPanel(QWidget):
         self.category_filter.setCurrentIndex(max(0, self.category_filter.findData(cur)))
         self.category_filter.blockSignals(False)
         self.flag_panel.set_rules(model.rules, self.session.target_recalls())
+        self.model.crisis_rules = self.session.crisis_rules
         self.show_counts()
 
     def show_input(self) -> None:
@@ -169,6 +152,7 @@ class ResultsPanel(QWidget):
         self.user_picked = False
         s = self.session
         present = [r for r in s.results if r is not None]
+        self.model.crisis_rules = s.crisis_rules
         self.model.reset(s.texts, list(s.results) if len(present) == len(s.results) else None)
         self.stack.setCurrentWidget(self.view)
         for name, recall in s.target_recalls().items():  # a reopened export brings its own
@@ -211,6 +195,7 @@ class ResultsPanel(QWidget):
         self.model.resort()
         if cur is None or not self.select_input_row(cur):
             self.select_first()
+        self.view.keep_current_in_view()
         self.show_counts()
 
     def refresh_rows(self, rows: list[int]) -> None:
@@ -222,10 +207,16 @@ class ResultsPanel(QWidget):
     def show_counts(self) -> None:
         """The counts line and each flag rule's line, from the session's counts."""
         s, c = self.session, self.session.counts
-        parts = [f"Showing {self.proxy.rowCount():,} of {self.model.scored_count():,} scored posts"]
+        parts = [f"Showing {self.proxy.rowCount():,} of {c.done:,} posts"]
         if c.done < c.rows:
             parts.append(f"{c.rows - c.done:,} not scored yet")
         parts += [f"⚑ {c.flagged:,} flagged", f"{c.reviewed:,} reviewed"]
+        if c.no_content:
+            parts.append(f"{c.no_content:,} with no content (not scored)")
+        if c.empty:
+            parts.append(f"{c.empty:,} empty")
+        if c.truncated:
+            parts.append(f"{c.truncated:,} partly read")
         self.count_label.setText(" · ".join(parts) if c.rows else "")
         if s.policy is None:
             return

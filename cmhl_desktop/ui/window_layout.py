@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSplitter, QToolBar
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from cmhl_desktop.core import paths
+from cmhl_desktop.core.export import SCOPE
 from cmhl_desktop.core.results import REVIEW_STATUSES
+
+DEFAULT_SIZE = QSize(1360, 860)  # on screens that have room; otherwise the available area
+FRAME = QSize(16, 40)  # room kept for a window frame and title bar (unknown before the first show)
+MIN_SIZE = QSize(760, 520)  # usable on 1280x720 (and 1536x864, 1920x1080 at 125%) with room to spare
 
 
 def icon(name: str) -> QIcon:
@@ -39,7 +44,8 @@ def build(w) -> None:
     w.setWindowTitle(w.APP)
     w.setWindowIcon(icon("app"))
     w.setAcceptDrops(True)
-    w.resize(1360, 860)
+    w.setMinimumSize(MIN_SIZE)
+    fit_to_screen(w)
     std = QKeySequence.StandardKey
     w.act_open = _action(
         w,
@@ -67,6 +73,23 @@ def build(w) -> None:
     )
     w.act_quit = _action(w, "&Quit", w.close, std.Quit)
     w.act_cancel = _action(w, "&Cancel running task", w.jobs.cancel_current, "Esc")
+    w.act_reviewer = _action(
+        w,
+        "Re&viewer name",
+        w.focus_reviewer,
+        "Ctrl+Shift+R",
+        "Type the reviewer's name saved with each review",
+    )
+    w.act_protocol = _action(
+        w,
+        "Crisis &protocol…",
+        w.reviews.edit_protocol,
+        None,
+        "Who to call and what to do when a post is urgent",
+    )
+    w.act_storage = _action(
+        w, "Where are reviews &kept?", w.reviews.show_storage, None, "The folder of the review journals"
+    )
     w.act_explain_all = _action(
         w,
         "Explain all &flagged",
@@ -84,7 +107,7 @@ def build(w) -> None:
     w.act_next = _action(w, "Next flagged post", lambda: w.goto_flagged(+1), "Ctrl+Down")
     w.act_prev = _action(w, "Previous flagged post", lambda: w.goto_flagged(-1), "Ctrl+Up")
     w.act_search = _action(w, "Search text", w.results.focus_search, std.Find)
-    for a in (w.act_next, w.act_prev, w.act_search, w.act_cancel):
+    for a in (w.act_next, w.act_prev, w.act_search, w.act_cancel, w.act_reviewer):
         w.addAction(a)
     w.status_actions = []
     for k, s in enumerate(REVIEW_STATUSES, start=1):
@@ -105,6 +128,8 @@ def build(w) -> None:
     r.addActions([w.act_next, w.act_prev])
     r.addSeparator()
     r.addActions(w.status_actions)
+    r.addSeparator()
+    r.addActions([w.act_reviewer, w.act_protocol, w.act_storage])
     r.addSeparator()
     r.addActions([w.act_explain_all, w.act_search, w.act_cancel])
     mm = mb.addMenu("&Model")
@@ -134,16 +159,31 @@ def build(w) -> None:
     w.splitter.addWidget(w.detail)
     w.splitter.setStretchFactor(0, 3)
     w.splitter.setStretchFactor(1, 2)
-    w.splitter.setSizes([870, 530])
+    w.splitter.setSizes([700, 540])
     w.splitter.setChildrenCollapsible(False)
-    w.setCentralWidget(w.splitter)
+    w.scope_label = QLabel("⚠ " + SCOPE)
+    w.scope_label.setObjectName("scope")
+    w.scope_label.setWordWrap(True)
+    w.scope_label.setToolTip(
+        "CMHL Desktop orders posts for a person to read. It does not diagnose. Every flag must be read "
+        "and judged by a qualified person, and posts that are not flagged can still need attention."
+    )
+    central = QWidget()
+    lay = QVBoxLayout(central)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(0)
+    lay.addWidget(w.scope_label)
+    lay.addWidget(w.recovery_bar)
+    lay.addWidget(w.splitter, 1)
+    w.setCentralWidget(central)
 
     w.model_label = QLabel("Model: loading…")
     w.model_label.setObjectName("modelLabel")
-    w.offline_label = QLabel("● Offline — nothing leaves this computer")
+    w.offline_label = QLabel("● Offline")
     w.offline_label.setObjectName("offline")
     w.offline_label.setToolTip(
-        "CMHL Desktop has no network code: files, scores and reviews stay on this computer."
+        "Offline — nothing leaves this computer. CMHL Desktop has no network code: files, scores and "
+        "reviews stay on this computer."
     )
     w.statusBar().addPermanentWidget(w.model_label)
     w.statusBar().addPermanentWidget(w.offline_label)
@@ -160,3 +200,39 @@ def fill_recent(menu: QMenu, files: list[str], open_path: Callable[[str], None])
         a.triggered.connect(lambda _=False, p=f: open_path(p))
     if not files:
         menu.addAction("(none)").setEnabled(False)
+
+
+def fit_rect(avail: QRect) -> QRect:
+    """Where a new window goes in a screen's available area: DEFAULT_SIZE where it fits, else the
+    area less a margin (never under MIN_SIZE), centred, its top-left corner always on the screen."""
+    width = min(DEFAULT_SIZE.width(), max(MIN_SIZE.width(), avail.width() - 40))
+    height = min(DEFAULT_SIZE.height(), max(MIN_SIZE.height(), avail.height() - 60))
+    frame = QRect(0, 0, width, height)
+    frame.moveCenter(avail.center())
+    frame.moveTopLeft(QPoint(max(avail.left(), frame.left()), max(avail.top(), frame.top())))
+    return frame
+
+
+def fit_to_screen(w: QMainWindow) -> None:
+    """Start within the available area of the window's screen (`fit_rect`; a restored geometry is
+    checked again by `keep_on_screen`)."""
+    screen = w.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        w.resize(DEFAULT_SIZE)
+        return
+    r = fit_rect(screen.availableGeometry())
+    w.resize(r.size())
+    w.move(r.topLeft())
+
+
+def keep_on_screen(w: QMainWindow) -> None:
+    """After a geometry was restored: a window larger than the screen (with room for its frame,
+    unknown before it is shown), or off it, is fitted again."""
+    screen = w.screen() or QGuiApplication.primaryScreen()
+    if screen is None or w.isMaximized():
+        return
+    avail = screen.availableGeometry()
+    g = w.frameGeometry()
+    too_big = g.width() > avail.width() - FRAME.width() or g.height() > avail.height() - FRAME.height()
+    if too_big or not avail.contains(g.topLeft()):
+        fit_to_screen(w)

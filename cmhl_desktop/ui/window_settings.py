@@ -1,5 +1,6 @@
 """What the window remembers between runs, in QSettings: geometry and splitters, recent files and
-folders, the last model folder, the reviewer's name and the target recalls the user chose.
+folders, the last model folder, the reviewer's name, the local crisis protocol, the target recalls
+the user chose, and the last file opened with whether the app closed properly (crash recovery).
 
 The target recalls here are a preference only: at start they are handed to the session, which is
 the one home of the current target recalls (docs/ARCHITECTURE.md, "One owner per decision")."""
@@ -38,7 +39,7 @@ class WindowSettings:
 
     def restore_layout(self, window: QMainWindow, splitters: dict[str, QSplitter]) -> None:
         s = self.qsettings
-        for key, restore in (
+        for key, restore in (  # a geometry saved on a bigger screen is fitted by the window
             ("window/geometry", window.restoreGeometry),
             ("window/state", window.restoreState),
         ):
@@ -87,6 +88,44 @@ class WindowSettings:
     # ------------------------------------------------------------------ review and flags
 
     reviewer = _Text("review/reviewer", "the reviewer's name or initials, as last typed")
+    protocol = _Text("review/protocol", "the local crisis protocol shown when a post is marked urgent")
+
+    # ------------------------------------------------------------------ crash recovery
+
+    def last_input(self) -> dict | None:
+        """How the last input was opened: {"path", "sheet", "column", "id_column", "options"}."""
+        import json
+
+        try:
+            d = json.loads(self._text("session/last_input") or "null")
+        except ValueError:
+            return None
+        return d if isinstance(d, dict) and d.get("path") else None
+
+    def set_last_input(self, path: str | Path, sheet, column, id_column, options: dict | None) -> None:
+        import json
+
+        d = {
+            "path": str(Path(path).resolve()),
+            "sheet": sheet,
+            "column": column,
+            "id_column": id_column,
+            "options": options or {},
+        }
+        try:
+            self.qsettings.setValue("session/last_input", json.dumps(d))
+        except TypeError:  # a value that is not JSON: no recovery offer for this input
+            self.qsettings.remove("session/last_input")
+        self.qsettings.sync()
+
+    def mark_running(self, running: bool) -> bool:
+        """Record that the app is running (True at start, False on a clean close); returns whether
+        the previous run had not closed properly."""
+        s = self.qsettings
+        crashed = str(s.value("session/running", "false")).lower() == "true"
+        s.setValue("session/running", "true" if running else "false")
+        s.sync()
+        return crashed
 
     def target_recalls(self) -> dict[str, float]:
         """{rule: recall} the user last chose (unreadable values are skipped)."""

@@ -177,10 +177,12 @@ def test_reflag_from_the_recall_control_does_not_rescore(qtbot, make_window, tmp
             for other in w.session.model.rules:  # the other rules stay where the window has them
                 policy.set_target_recall(other.name, w.flag_panel.spins[other.name].value())
             assert w.session.policy.threshold(rule) == policy.threshold(rule)
-            info = w.flag_panel.infos[rule].text()
+            info = w.flag_panel.infos[rule].toolTip()  # technical figures in the tooltip
             assert f"threshold {policy.threshold(rule):.3f}" in info
             exp = policy.expected(rule)
             assert f"expected recall {exp['recall']:.2f}, precision {exp['precision']:.2f}" in info
+            plain = w.flag_panel.infos[rule].text()
+            assert "threshold" not in plain and f"~{round(100 * exp['recall'])} in 100" in plain
             expected = copy.deepcopy(snapshot)
             policy.reflag(expected)
             assert [r.flagged for r in w.model.results] == [r.flagged for r in expected]

@@ -14,7 +14,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 
 from cmhl_desktop.core.results import FLAG_MARK, REVIEW_STATUSES
-from cmhl_desktop.ui.results_model import COL_FLAG, COL_REVIEW, RESULT_ROLE, ROW_ROLE
+from cmhl_desktop.ui.results_model import COL_DISTRESS, COL_FLAG, COL_REVIEW, RESULT_ROLE, ROW_ROLE
 
 pytestmark = pytest.mark.gui
 
@@ -95,8 +95,18 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
     qtbot.keyClick(w.view, Qt.Key.Key_2)
     assert w.model.result(top).review_status == "confirmed"
     assert w.proxy.index(0, COL_REVIEW).data() == "confirmed"
-    qtbot.keyClicks(w.detail.reviewer_edit, "dr test")
+    # the first review of the session asks who is reviewing (once); the name goes on that review too
+    prompt = w.detail.review.prompt_edit
+    qtbot.waitUntil(lambda: w.detail.review.prompt.isVisible(), timeout=5000)
+    prompt.clear()
+    qtbot.keyClicks(prompt, "dr test")
+    qtbot.keyClick(prompt, Qt.Key.Key_Return)
+    assert not w.detail.review.prompt.isVisible()
+    assert w.model.result(top).reviewer == "dr test"
+    w.detail.note_edit.setFocus()
     qtbot.keyClicks(w.detail.note_edit, "called 1234")  # digits in the note are text, not shortcuts
+    assert w.model.result(top).review_note == "", "a note is stored when committed, not per keystroke"
+    qtbot.keyClick(w.detail.note_edit, Qt.Key.Key_Tab)  # leaving the note commits it
     assert w.model.result(top).review_note == "called 1234"
     assert w.model.result(top).review_status == "confirmed"
     assert w.model.result(top).reviewer == "dr test"
@@ -160,7 +170,7 @@ def test_workflow_through_real_widgets(qtbot, make_window, posts_csv, tmp_path, 
     focus_table(qtbot, w)
     qtbot.keyClick(w.view, Qt.Key.Key_3)
     assert w.model.result(top).review_status == "not a concern"
-    assert w.session.store.all()[top].status == "not a concern"
+    assert w.session.store.all()[w.session.keys[top]].status == "not a concern"
 
     # ---- no post text in any log record
     for rec in caplog.records:
@@ -251,7 +261,7 @@ def test_filters(qtbot, make_window, tmp_path):
 
     # sorting by a column and back to "flagged first"
     w.results.review_filter.setCurrentIndex(0)
-    w.view.sortByColumn(3, Qt.SortOrder.DescendingOrder)
+    w.view.sortByColumn(COL_DISTRESS, Qt.SortOrder.DescendingOrder)
     scores = [w.proxy.index(i, 0).data(RESULT_ROLE).distress_score for i in range(w.proxy.rowCount())]
     finite = [s for s in scores if not math.isnan(s)]
     assert finite == sorted(finite, reverse=True)

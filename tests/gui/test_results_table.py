@@ -88,7 +88,7 @@ def test_chunks_appear_and_sort_flagged_first(qtbot):
     assert flagged_scores == sorted(flagged_scores, reverse=True), "highest score first among flagged"
     # the flag column carries text and an icon role, not colour alone
     assert proxy.index(0, COL_FLAG).data() == FLAG_MARK
-    assert proxy.index(0, COL_FLAG).data(Qt.ItemDataRole.ToolTipRole).startswith("Flagged by")
+    assert proxy.index(0, COL_FLAG).data(Qt.ItemDataRole.ToolTipRole).startswith("Flagged")
     # numbers are formatted, the text is a one-line snippet
     assert proxy.index(0, COL_DISTRESS).data().count(".") == 1
     assert "\n" not in snippet("a\nb\n  c")

@@ -1,0 +1,138 @@
+"""Finding a document's reviews when it is opened (Qt-free): its own journal, a changed version of
+the file, an older journal format, or another journal that reviewed the same posts (the input of a
+reopened export, a renamed copy). Reviews follow posts by identity (`review_store.post_keys`), never
+silently dropped: a review whose post is no longer in the file stays in the journal, and the message
+says so.
+
+    opened = open_reviews(data_dir, table, keys)
+    opened.by_row        # {row: Review} to put on the results
+    opened.message       # e.g. "posts.csv changed since it was last opened: 12 reviews carried
+                         #  over, 1 post is new." ("" when there is nothing to say)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .review_store import Review, ReviewStore, journals, legacy_reviews, read_journal, read_seen
+
+
+@dataclass
+class OpenedReviews:
+    store: ReviewStore
+    by_row: dict[int, Review] = field(default_factory=dict)
+    message: str = ""  # what happened to the reviews, in plain words (no post text)
+    carried: int = 0  # reviews put on posts of this version
+    new: int = -1  # posts not in the version seen before (-1: not known)
+    gone: int = 0  # reviewed posts that are no longer in the file (their reviews are kept)
+    source: str = ""  # where carried reviews came from: "" (this document), a file name, "legacy"
+
+
+def _n(k: int, one: str, many: str | None = None) -> str:
+    return f"{k:,} {one if k == 1 else (many or one + 's')}"
+
+
+def _new_posts(keys: Sequence[str], seen: tuple[str, list[str]] | None) -> int:
+    if seen is None:
+        return -1
+    before = set(seen[1])
+    return sum(k not in before for k in keys)
+
+
+def _summary(carried: int, new: int, gone: int) -> str:
+    parts = [_n(carried, "review") + " carried over"]
+    if new >= 0:
+        parts.append(_n(new, "post is new", "posts are new"))
+    text = ", ".join(parts) + "."
+    if gone:
+        text += f" {_n(gone, 'reviewed post is', 'reviewed posts are')} no longer in the file (the reviews are kept)."
+    return text
+
+
+def open_reviews(data_dir: str | os.PathLike[str] | None, table, keys: Sequence[str]) -> OpenedReviews:
+    """The reviews of `table` (an `InputTable`) whose rows have the post `keys`: its own journal
+    (by path and sheet), carried over to this version of the file when it changed; when it has
+    none, a first-format journal of the same file, else the journal that reviewed the most of these
+    posts. Carried reviews are written to this document's journal at once. Raises OSError /
+    ValueError when the journal cannot be opened or written."""
+    source = Path(table.source)
+    store = ReviewStore(data_dir, source, table.sheet, source.name)
+    out = OpenedReviews(store)
+    stored = store.all()
+    seen = store.seen()
+    where = {k: i for i, k in enumerate(keys)}
+    if stored:
+        if seen is not None and seen[0] != table.sha256:
+            out.carried = sum(k in where for k in stored)
+            out.gone = len(stored) - out.carried
+            out.new = _new_posts(keys, seen)
+            out.message = f"{source.name} changed since it was last opened: " + _summary(
+                out.carried, out.new, out.gone
+            )
+    else:
+        legacy = legacy_reviews(data_dir, table.sha256, table.sheet)
+        moved = [(keys[r], v) for r, v in legacy.items() if r < len(keys)]
+        if moved:
+            store.set_many(moved)
+            out.carried, out.source = len(moved), "legacy"
+            out.message = (
+                f"{_n(len(moved), 'review')} restored from the previous review journal of {source.name}."
+            )
+        else:
+            _carry_from_other(data_dir, store, keys, where, out)
+        stored = store.all()
+    if seen is None or seen[0] != table.sha256:
+        store.write_seen(table.sha256, keys)
+    out.by_row = {where[k]: v for k, v in stored.items() if k in where}
+    return out
+
+
+def _carry_from_other(
+    data_dir, store: ReviewStore, keys: Sequence[str], where: dict[str, int], out: OpenedReviews
+) -> None:
+    """Carry over the reviews of the journal that reviewed the most of these posts (if any)."""
+    best: tuple[int, Path, dict[str, Review], str] | None = None
+    for path in journals(data_dir):
+        if path == store.path:
+            continue
+        reviews, _, name = read_journal(path)
+        hits = sum(k in where and not v.is_default for k, v in reviews.items())
+        if hits and (best is None or hits > best[0]):
+            best = (hits, path, reviews, name)
+    if best is None:
+        return
+    _, path, reviews, name = best
+    moved = [
+        (k, Review(v.status, v.note, v.reviewer, v.time, where[k]))
+        for k, v in reviews.items()
+        if k in where and not v.is_default
+    ]
+    store.set_many(moved)
+    out.carried, out.source = len(moved), name or path.name
+    out.new = _new_posts(keys, read_seen(path.with_suffix(".posts")))
+    out.message = f"Reviews found for posts of {out.source}: " + _summary(out.carried, out.new, 0)
+
+
+def merge_reviews(results: Sequence, journal: dict[int, Review]) -> dict[int, Review]:
+    """A reopened export's reviews (on `results`, from its cells) against the journal's (`journal`,
+    by row): each post gets the newer of the two (a cell without a time loses to the journal), in
+    place. Returns the cell reviews the journal lacks or has older, by row, to be written to it."""
+    newer: dict[int, Review] = {}
+    for i, r in enumerate(results):
+        if r is None:
+            continue
+        cell = Review(r.review_status, r.review_note, r.reviewer, r.review_time, i)
+        kept = journal.get(i)
+        if kept is not None and (kept.time >= cell.time or cell.is_default):
+            r.review_status, r.review_note, r.reviewer, r.review_time = (
+                kept.status,
+                kept.note,
+                kept.reviewer,
+                kept.time,
+            )
+        elif not cell.is_default and not cell.same(kept):
+            newer[i] = cell
+    return newer
