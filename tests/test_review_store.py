@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -62,6 +64,15 @@ def test_file_holds_only_review_fields(tmp_path):
     assert json.loads(lines[0]) == {"format": review_store.FORMAT, "input": SRC.name}
     for line in lines[1:]:
         assert set(json.loads(line)) == {"key", "row", "status", "note", "reviewer", "t"}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_new_journal_is_private(tmp_path):
+    """A journal holds clinicians' notes: only its owner may read it, from the first review on (as
+    after compaction, which writes through mkstemp)."""
+    s = ReviewStore(tmp_path, SRC)
+    s.set(K[0], 0, "urgent", "a note", "dr a")
+    assert stat.S_IMODE(s.path.stat().st_mode) == 0o600
 
 
 def test_torn_last_line_is_skipped_and_next_write_is_clean(tmp_path):

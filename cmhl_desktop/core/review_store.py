@@ -184,7 +184,9 @@ class ReviewStore:
     def _append(self, entries: list[tuple[str, Review]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         new_file = not self.path.exists()
-        with open(self.path, "a", encoding="utf-8") as f:
+        # 0o600 like the compacted journal (mkstemp) and the scores cache: notes are case records
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             if new_file:
                 f.write(_header(self.name) + "\n")
                 self._lines += 1
