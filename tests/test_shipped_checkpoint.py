@@ -64,3 +64,17 @@ def test_evaluate_reproduces_metrics_json(task, capsys, no_network):
             ("recall", "precision", "specificity") if task != "stb" else ("flagged_crisis", "flagged_other")
         ):
             assert rep["flags"][name][key] == pytest.approx(flag[key], abs=0.002), (name, key)
+
+
+def test_score_help_states_the_shipped_read_limit():
+    """`cmhl score --help` and the scoring docstring name the shipped checkpoint's read limit (they
+    said v1's 3,134 tokens after v2 went to 32 windows, 6,206 tokens)."""
+    from cmhl_desktop.commands import score
+    from cmhl_desktop.core import scoring
+
+    cfg = load_checkpoint(SHIPPED).config
+    content = cfg.max_length - 2  # [CLS] and [SEP]
+    limit = (cfg.long_text.max_windows - 1) * min(cfg.long_text.stride, content) + content
+    help_text = " ".join(score.__doc__.split())
+    assert f"shipped model {limit:,} tokens" in help_text
+    assert f"``truncated``: {limit:,} tokens" in " ".join(scoring.__doc__.split())

@@ -9,7 +9,7 @@ as OUT is written the same way. Inputs are scored one after the other with one l
 Ctrl-C leaves no partial file (the outputs of inputs already finished stay, complete).
 
 Long posts are read whole in overlapping windows; a post longer than the checkpoint reads (for the
-shipped model 3,134 tokens, roughly 12,000-15,000 characters) is scored on its first part and its
+shipped model 6,206 tokens, roughly 25,000-30,000 characters) is scored on its first part and its
 cmhl_status says "truncated". Empty cells give status "empty"; a row that cannot be scored gives
 "error: <reason>" and the run goes on.
 

@@ -18,8 +18,8 @@ How much of a long post is read: a post is cut into overlapping windows of ``max
 (``stride`` tokens apart, the last window aligned to the end of the text) and the logits of all
 windows are averaged, so a long post is read in full, end included, up to ``long_text.max_windows``
 windows. Beyond that only the first ``(max_windows - 1) * stride + max_length - 2`` tokens are read
-and the row's status is ``truncated``: 3,134 tokens (roughly 12,000-15,000 characters of English) for
-the shipped MiniLM checkpoint (max_length 256, stride 192, 16 windows). See `Scorer.read_limit_tokens`.
+and the row's status is ``truncated``: 6,206 tokens (roughly 25,000-30,000 characters of English) for
+the shipped MiniLM checkpoint (max_length 256, stride 192, 32 windows). See `Scorer.read_limit_tokens`.
 
 Speed (2-core CPU): posts are tokenized per chunk in one fast-tokenizer call; windows of a chunk
 are sorted by length and packed into batches of about ``token_budget`` padded tokens, their width
