@@ -97,6 +97,9 @@ def test_run_sheet_has_the_scope_and_which_rows_carry_which_highlight(exported):
     assert run["highlight_sentence_rows"] == "2 rows: 1, 3"
     assert run["highlight_words_rows"] == "1 rows: 3"
     assert "underlined" in run["highlight_legend"]
+    assert (
+        "input rows" in run["highlight_legend"] and "not the sheet's row numbers" in run["highlight_legend"]
+    )
 
 
 def test_flagged_rows_carry_the_sentence_in_rich_text_and_the_review_time(exported):

@@ -129,7 +129,9 @@ def highlight_record(
             "highlight_legend",
             "sentence: the post's most concerning sentence (the one the suicidewatch rule reads), "
             "underlined in purple, on every flagged post; words: the words that pushed the post "
-            "toward its flagged class most (Integrated Gradients), bold red, where computed",
+            "toward its flagged class most (Integrated Gradients), bold red, where computed. The row "
+            "numbers below are input rows, as in the app's # column (the first post is 1), not the "
+            "sheet's row numbers; each row's cmhl_highlight cell names the highlights it carries",
         ),
         ("highlight_sentence_rows", f"{len(sentence)} rows: {_row_list(sentence)}" if sentence else "0 rows"),
         ("highlight_words_rows", f"{len(words)} rows: {_row_list(words)}" if words else "0 rows"),
