@@ -259,6 +259,23 @@ def test_cli_missing_column_is_one_clear_error(tmp_path, tiny_checkpoint_dir, ca
     assert not out.exists()
 
 
+@pytest.mark.parametrize("name", ["h.csv", "h.xlsx"])
+def test_cli_header_only_input_is_one_clear_error(tmp_path, tiny_checkpoint_dir, capsys, name):
+    """A file with a header row and no rows: an error naming the fix, not a traceback from export."""
+    src = tmp_path / name
+    if name.endswith(".csv"):
+        src.write_text("id,text\n", encoding="utf-8")
+    else:
+        wb = openpyxl.Workbook()
+        wb.active.append(["id", "text"])
+        wb.save(src)
+    out = tmp_path / "out.xlsx"
+    rc = main(["score", str(src), "-o", str(out), "--model", str(tiny_checkpoint_dir)])
+    err = _one_error_line(capsys.readouterr())
+    assert rc == 2 and "no posts to score" in err and "--no-header" in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("where", ["missing-folder", "file-as-folder", "bad-suffix"])
 def test_cli_unwritable_output_is_one_clear_error(tmp_path, tiny_checkpoint_dir, capsys, where):
     src = write_csv(tmp_path / "posts.csv")

@@ -167,11 +167,16 @@ class ScoringSession:
         """Read an input, or reopen an export (worker-safe). `column`: one column or a list joined
         into each post; `id_column`: the column that identifies a post for its review (name or
         index; default: the post's text); `options`: `readers.read_input`'s encoding and header.
-        Raises InputError."""
-        from .readers import read_input
+        Raises InputError, also for an input with no rows (a header only): nothing to score."""
+        from .readers import InputError, read_input
         from .table import resolve_column
 
         table = read_input(path, sheet=sheet, column=column, **options)
+        if not table.rows:  # scoring nothing never completes: the window waited forever, the CLI crashed
+            raise InputError(
+                f"{Path(path).name}: no posts to score: there are no rows under the header row. If that "
+                "row is a post, read it as data (--no-header, or untick 'The first row holds the column names')"
+            )
         if id_column is None:
             id_column = table.meta.get("id_column") or None  # a reopened export names its own
         if id_column is not None:
