@@ -129,6 +129,7 @@ class OpeningMixin:
         s.attach(table)
         self.prefs.add_recent(path)
         self._rebuild_recent_menu()
+        self.recovery_bar.hide()  # an input is open now: the crash offer is stale
         if s.store_error is not None:
             self.show_error(
                 "Review storage", f"Reviews of this file cannot be saved: {describe_error(s.store_error)}"

@@ -194,6 +194,12 @@ def test_after_a_crash_the_last_file_reopens_with_its_saved_scores(
     assert [(r.category, r.flagged) for r in w2.session.results] == before
     assert w2.session.results[2].review_status == "confirmed"
     assert "saved scores" in w2.statusBar().currentMessage()
+    w2.shutdown()  # crash again (no closeEvent), then open a file without answering the offer
+    QApplication.processEvents()
+    w3 = make_window()
+    assert w3.recovery_bar.isVisible()
+    open_and_score(qtbot, w3, write_posts(tmp_path / "other.csv"))
+    assert not w3.recovery_bar.isVisible(), "a stale offer stayed above the open file"
 
 
 def test_choosing_the_open_file_as_export_says_why_at_once(
