@@ -635,3 +635,14 @@ def test_cli_explain_input_takes_the_read_options(tiny_checkpoint_dir, tmp_path,
     assert rc == 2 and "has 1 post" in capsys.readouterr().err
     rc = main(["explain", "--text", "x", "--encoding", "utf-8", "--model", str(tiny_checkpoint_dir)])
     assert rc == 2 and "go with --input" in capsys.readouterr().err
+
+
+def test_cli_explain_says_no_content_instead_of_explaining(tiny_checkpoint_dir, capsys):
+    from cmhl_desktop.cli import main
+
+    for text in ("[deleted]", "=1+2"):
+        rc = main(["explain", "--text", text, "--json", "--model", str(tiny_checkpoint_dir)])
+        d = json.loads(capsys.readouterr().out)
+        assert rc == 0 and d["status"] == "no content" and d["words"] == []
+    rc = main(["explain", "--text", "12345", "--model", str(tiny_checkpoint_dir)])
+    assert rc == 0 and "no readable words" in capsys.readouterr().out

@@ -102,9 +102,10 @@ def test_order_by_concern_puts_crisis_flags_first(seg_ckpt):
         r(["suicidewatch"], 0.4, 0.3),  # crisis rule only: must come first despite its low distress
         r(["any_distress", "suicidewatch"], 0.9, 0.95),
         r([], float("nan"), float("nan"), status="no content"),
+        r([], 0.01, 0.05, status="truncated"),  # partly read: before the unflagged posts read whole
     ]
     order = sorted(range(len(results)), key=lambda i: concern_key(results[i], i, policy.crisis_rules))
-    assert order == [3, 2, 0, 1, 4]
+    assert order == [3, 2, 0, 5, 1, 4]
     assert policy.crisis_rules == {"suicidewatch"}
 
 

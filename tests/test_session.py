@@ -229,7 +229,9 @@ def test_run_record(model, tmp_path):
     assert s.explain_posts("flagged") == s.counts.flagged
     run = dict(s.run_info().to_rows())
     assert run["model_sha256"] == model.sha256 and run["input_name"] == "in.csv"
-    assert run["precision"] in ("fp32", "fp32-fused", "bf16", "bf16-fused") and int(run["read_limit_tokens"]) > 0
+    assert (
+        run["precision"] in ("fp32", "fp32-fused", "bf16", "bf16-fused") and int(run["read_limit_tokens"]) > 0
+    )
     assert run["started"] and run["finished"] and float(run["scoring_seconds"]) >= 0
     every = s.counts.flagged == s.counts.scored  # then every scored post carries words
     assert run["explain_mode"] == ("all" if every else "flagged") and run["rows_flagged"] == s.counts.flagged

@@ -90,6 +90,7 @@ def run(args) -> int:
     from ..core.highlights import render_terminal
     from ..core.loaded_model import LoadedModel
     from ..core.paths import default_checkpoint
+    from ..core.results import NO_CONTENT
     from ..core.session import ScoringSession
 
     try:
@@ -106,6 +107,13 @@ def run(args) -> int:
     session.open_texts([text])
     session.score()
     result = session.results[0]
+    if result.status == NO_CONTENT:  # as in `cmhl score`: never scored, so nothing to explain
+        msg = "no content: this post has no readable words, so the model does not score it"
+        if args.json:
+            print(json.dumps({"status": result.status, "words": [], "message": msg}))
+        else:
+            print(msg)
+        return 0
     target, reason = args.target_class, "given"
     if target is None and args.head == "distress" and result.scored:
         target, reason = session.policy.explain_class(result)
@@ -122,6 +130,7 @@ def run(args) -> int:
         if not args.tokens:
             d.pop("tokens")
         d["flag_rules"] = list(result.flag_rules)
+        d["status"] = result.status
         d["model"] = {"name": ckpt.name, "path": str(ckpt.path), "sha256": ckpt.sha256}
         d["top_words"] = [w.word for w in top_words(exp, args.top)]
         print(json.dumps(d, indent=1, ensure_ascii=False))

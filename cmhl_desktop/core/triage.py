@@ -19,11 +19,17 @@ CRISIS_RULES: frozenset[str] = frozenset({"suicidewatch"})  # `FlagPolicy.crisis
 def concern_key(result: PostResult, row: int, crisis: frozenset[str] | set[str] = CRISIS_RULES) -> tuple:
     """Sort key of the order "by concern" (ascending = most concerning first): posts flagged by a
     crisis rule (`crisis`, the names `FlagPolicy.crisis_rules` gives), then other flagged posts, then
-    the rest; inside each group by the crisis score (the higher of the post's P(suicidewatch) and its
+    unflagged posts that were only partly read (status "truncated": the unread rest may hold what a
+    flag would have caught, so a person should read them), then the rest; inside each group by the crisis score (the higher of the post's P(suicidewatch) and its
     most concerning segment's), then by the any-distress score; posts without a score last; ties in
     input order. The one definition of that order: the results table's "flagged first" sort,
     `concern_order`, `cmhl score --order concern` and the order posts are explained in all use it."""
-    group = 0 if crisis.intersection(result.flag_rules) else 1 if result.flagged else 2
+    if crisis.intersection(result.flag_rules):
+        group = 0
+    elif result.flagged:
+        group = 1
+    else:
+        group = 2 if result.status.startswith("truncated") else 3
     sw = max(
         (
             x

@@ -203,10 +203,10 @@ class MainWindow(OpeningMixin, QMainWindow):
             s.end_scoring()
             self.results.finish_run()
             el = time.perf_counter() - t0
-            self._status(
-                f"Scored {n:,} posts in {el:.1f} s · {s.counts.flagged:,} flagged (flagged posts first).",
-                15000,
-            )
+            msg = f"Scored {n:,} posts in {el:.1f} s · {s.counts.flagged:,} flagged (flagged posts first)."
+            if s.review_message:  # reviews carried over from an earlier version: say it again here
+                msg += " " + s.review_message
+            self._status(msg, 15000)
             self.jobs.start(  # kept for crash recovery (scores only, never post text)
                 "save-scores",
                 lambda state, emit: s.save_scores(),

@@ -55,6 +55,7 @@ def test_reviews_are_carried_over_to_a_new_version_of_the_file(qtbot, make_windo
     message = w.session.review_message
     assert "2 reviews carried over, 1 post is new" in message
     assert message in w.detail.review.storage_label.text()
+    assert message in w.statusBar().currentMessage()  # not overwritten by "Scored N posts"
 
 
 def test_a_note_is_stored_when_committed_not_per_keystroke(qtbot, make_window, posts_csv):
