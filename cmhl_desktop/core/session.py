@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .export import ExportError, RunInfo, export_csv, export_xlsx
+from .export_stream import check_xlsx_rows
 from .loaded_model import LoadedModel
 from .results import REVIEW_STATUSES, PostResult
 from .review_store import Review, ReviewStore
@@ -483,11 +484,13 @@ class ScoringSession:
 
     def export(self, out_path: str | Path, state: TaskState | None = None) -> Path:
         """Write every row with its results and review to .xlsx (with the run sheet), or .csv/.tsv
-        by suffix, atomically (worker-safe). Raises ExportError, SessionError (not every post is
-        scored), Cancelled (nothing written)."""
+        by suffix, atomically (worker-safe). Raises ExportError (also for an .xlsx of more rows than
+        Excel holds), SessionError (not every post is scored), Cancelled (nothing written)."""
         if self.table is None or not self.complete():
             raise SessionError("nothing to export yet: every post must be scored first")
         out = check_output(out_path, self.table.source)
+        if out.suffix.lower() == ".xlsx":
+            check_xlsx_rows(len(self.results), out)  # past Excel's limit: a clear error, no file
         run = self.run_info()
         write = export_xlsx if out.suffix.lower() == ".xlsx" else export_csv
         return write(self.table, list(self.results), out, run, *self.labels(), state=state)
