@@ -30,7 +30,13 @@ RECORDS = [
     {"id": "a2", "author": "other", "subreddit": "x", "title": "Hike", "selftext": "[removed]"},
     {"id": "a3", "author": "third", "subreddit": "y", "title": "", "selftext": ""},
     {"id": "a4", "author": "fourth", "subreddit": "y", "title": "[deleted]", "selftext": "[deleted]"},
-    {"id": 12345678901234567890, "author": "f", "subreddit": "z", "title": "Worried \ud83d", "selftext": "A&amp;B"},
+    {
+        "id": 12345678901234567890,
+        "author": "f",
+        "subreddit": "z",
+        "title": "Worried \ud83d",
+        "selftext": "A&amp;B",
+    },
 ]
 
 
@@ -191,7 +197,10 @@ def test_bad_lines_are_rows_with_an_error(tmp_path, tiny_checkpoint_dir):
     dump = write_zst(tmp_path / "bad.zst", ndjson_bytes(RECORDS, bad_line=True))
     s = score_dataset([dump], tmp_path / "out.csv", model_dir=tiny_checkpoint_dir)
     assert s.rows == len(RECORDS) + 2 and s.errors == 2
-    assert s.warnings[0] == "bad.zst line 3: error: line 3 is not valid JSON (Expecting property name enclosed in double quotes)"
+    assert (
+        s.warnings[0]
+        == "bad.zst line 3: error: line 3 is not valid JSON (Expecting property name enclosed in double quotes)"
+    )
     back = read_input(tmp_path / "out.csv")  # the csv reopens as one of our exports
     assert back.kind == "scored" and len(back.rows) == s.rows
 
@@ -248,7 +257,9 @@ def test_xlsx_refuses_past_excels_limit(tmp_path, tiny_checkpoint_dir, monkeypat
 def test_cli_streams_dumps_and_checks_the_device(tmp_path, tiny_checkpoint_dir, capsys):
     dump = write_zst(tmp_path / "d.zst", ndjson_bytes(RECORDS))
     m = ["--model", str(tiny_checkpoint_dir)]
-    assert main(["score", str(dump), "-o", str(tmp_path / "o.parquet"), "--json", "--device", "auto", *m]) == 0
+    assert (
+        main(["score", str(dump), "-o", str(tmp_path / "o.parquet"), "--json", "--device", "auto", *m]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["rows"] == len(RECORDS) and out["precision"]
     rec = read_record(tmp_path / "o.parquet")

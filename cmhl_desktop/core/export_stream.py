@@ -69,23 +69,26 @@ def write_sidecar(out: str | Path, record: dict) -> Path:
 
 
 def read_record(path: str | Path) -> dict:
-    """The run record stored in a Parquet file's metadata ({} when there is none)."""
+    """The run record stored in a Parquet file's metadata ({} when there is none): the file's
+    key-value metadata (the final record, with counts), else the schema's (a Ray shard's)."""
     import pyarrow.parquet as pq
 
-    md = pq.read_schema(path).metadata or {}
-    raw = md.get(RECORD_KEY)
+    raw = (pq.read_metadata(path).metadata or {}).get(RECORD_KEY)
+    if raw is None:
+        raw = (pq.read_schema(path).metadata or {}).get(RECORD_KEY)
     return json.loads(raw) if raw else {}
 
 
 class ParquetSink:
     """Result tables -> one Parquet file at `path` (a temp file: see `write_stream`), buffered into
-    row groups of about ROW_GROUP_ROWS rows. `record` goes into the schema metadata."""
+    row groups of about ROW_GROUP_ROWS rows. The run record goes into the file's key-value
+    metadata at `close` (the final one, with counts; else `record`)."""
 
     def __init__(self, path: Path, schema: pa.Schema, record: dict) -> None:
         import pyarrow.parquet as pq
 
-        meta = {RECORD_KEY: json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")}
-        self.schema = schema.with_metadata(meta)
+        self.schema = schema.remove_metadata()
+        self.record = record
         self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         self.buffer: list[pa.Table] = []
         self.buffered = 0
@@ -100,16 +103,15 @@ class ParquetSink:
         import pyarrow as pa
 
         if self.buffer:
-            t = pa.concat_tables(self.buffer).replace_schema_metadata(self.schema.metadata)
+            t = pa.concat_tables(self.buffer).replace_schema_metadata(None)
             self.writer.write_table(t, row_group_size=max(t.num_rows, 1))
         self.buffer, self.buffered = [], 0
 
     def close(self, record: dict | None = None) -> None:
         """Flush and close; `record` (the final one, with the counts) replaces the first."""
         self._flush()
-        if record is not None:
-            raw = json.dumps(record, ensure_ascii=False, default=str)
-            self.writer.add_key_value_metadata({RECORD_KEY.decode(): raw})
+        raw = json.dumps(record if record is not None else self.record, ensure_ascii=False, default=str)
+        self.writer.add_key_value_metadata({RECORD_KEY.decode(): raw})
         self.writer.close()
 
     def abort(self) -> None:

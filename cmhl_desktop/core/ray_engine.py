@@ -64,8 +64,7 @@ def require_ray() -> None:
         import ray.data  # noqa: F401
     except ImportError as e:
         raise RayError(
-            f"--engine ray needs Ray Data ({e.name or 'ray'} is missing): "
-            "pip install 'cmhl-desktop[cluster]'"
+            f"--engine ray needs Ray Data ({e.name or 'ray'} is missing): pip install 'cmhl-desktop[cluster]'"
         ) from None
 
 
@@ -111,7 +110,9 @@ def ray_session(address: str | None = None):
         try:
             ray.init(address=address, **_init_kwargs())
         except Exception as e:
-            raise RayError(f"could not connect to the Ray cluster at {address} ({type(e).__name__}: {e})") from None
+            raise RayError(
+                f"could not connect to the Ray cluster at {address} ({type(e).__name__}: {e})"
+            ) from None
     else:
         tmp = tempfile.mkdtemp(prefix="cmhl-ray-")  # 0700: logs and spilled objects stay private
         start_local_ray(temp_dir=tmp)
@@ -225,7 +226,9 @@ def run_ray(
         try:
             if state is not None:
                 state.check()
-            ds = ray.data.from_items([{"shard": s.index} for s in plan.shards], override_num_blocks=len(plan.shards))
+            ds = ray.data.from_items(
+                [{"shard": s.index} for s in plan.shards], override_num_blocks=len(plan.shards)
+            )
             ds = ds.map_batches(read_shard, fn_kwargs={"plan": plan}, batch_size=1, num_cpus=READ_CPUS)
             ds = ds.map_batches(
                 ScoreActor,

@@ -47,16 +47,21 @@ ENGINES = ("local", "ray")
 LOCAL_IN_FOLDER = "scored.parquet"
 
 
+def is_folder_output(out_arg: str | Path) -> bool:
+    """Whether `-o` names a folder: an existing one, a path ending in "/", or a name without a suffix."""
+    text = str(out_arg)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir() or not Path(text).suffix
+
+
 def plan_output(out_arg: str | Path, engine: str = "local") -> Path:
-    """The output path, checked before any work. A folder (existing, or a path ending in "/"):
+    """The output path, checked before any work. A folder (existing, a path ending in "/", or a
+    name without a suffix):
     Ray writes its Parquet shards there, the local engine `scored.parquet`; a file: .parquet,
     .csv or .tsv (local engine only). Raises ExportError with what to do instead."""
     if engine not in ENGINES:
         raise ExportError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}")
-    text = str(out_arg)
-    out = Path(text)
-    folder = text.endswith(("/", os.sep)) or out.is_dir()
-    if not folder:
+    out = Path(out_arg)
+    if not is_folder_output(out_arg):
         suffix = out.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
             raise ExportError(
@@ -123,7 +128,9 @@ def run_record(
     """The run record as data (RunInfo's rows + shards, columns, labels, versions, engine). Without
     `counts` (a record written before the end) the row counts are left out."""
     policy, shards = session.policy, plan.shards
-    name = shards[0].name if len(shards) == 1 else f"{len(shards)} files: {shards[0].name} ... {shards[-1].name}"
+    name = (
+        shards[0].name if len(shards) == 1 else f"{len(shards)} files: {shards[0].name} ... {shards[-1].name}"
+    )
     info = RunInfo(
         model_name=model.name,
         model_sha256=model.sha256,
@@ -137,7 +144,11 @@ def run_record(
     info.extra.update(policy.summary_lines())
     if counts is not None:
         info.rows_total, info.rows_scored, info.rows_empty = counts.rows, counts.scored, counts.empty
-        info.rows_flagged, info.rows_errors, info.rows_no_content = counts.flagged, counts.errors, counts.no_content
+        info.rows_flagged, info.rows_errors, info.rows_no_content = (
+            counts.flagged,
+            counts.errors,
+            counts.no_content,
+        )
         info.finished = now_iso()
         info.extra["scoring_seconds"] = f"{seconds or 0.0:.1f}"
     record = record_dict(
@@ -215,7 +226,15 @@ def score_dataset(
 
         first = run_record(model, session, plan, {}, started=started)
         run, info = run_ray(
-            Path(model.path), options, target_recall, plan, out, state, first, address=address, workers=workers
+            Path(model.path),
+            options,
+            target_recall,
+            plan,
+            out,
+            state,
+            first,
+            address=address,
+            workers=workers,
         )
     else:
         info = {"engine": "local", "device": str(model.scorer.device), "precision": model.scorer.precision}
@@ -223,7 +242,7 @@ def score_dataset(
         info["precision"] = model.scorer.precision  # decided on the first chunk on a GPU
     record = run_record(model, session, plan, info, run.counts, started, run.seconds)
     record["warnings"] = run.warnings
-    write_sidecar(out, record)
+    write_sidecar(out.parent if engine == "local" and is_folder_output(out_path) else out, record)
     return _summary(inputs, out, shards, plan, run, record, time.perf_counter() - t0, session)
 
 
@@ -251,7 +270,14 @@ def _run_local_file(
 
 
 def _summary(
-    inputs, out: Path, shards: list[Shard], plan: StreamPlan, run: StreamRun, record: dict, seconds: float, session
+    inputs,
+    out: Path,
+    shards: list[Shard],
+    plan: StreamPlan,
+    run: StreamRun,
+    record: dict,
+    seconds: float,
+    session,
 ) -> RunSummary:
     c, policy = run.counts, session.policy
     notes = [f"{len(shards)} input file(s); row order: sort by cmhl_row_id"]

@@ -165,7 +165,9 @@ def rows_table(plan: StreamPlan, shard: int, part: list[tuple[int, dict | None, 
         ID_COLUMNS[2]: pa.array(lines, pa.int64()),
     }
     for c in plan.keep:
-        cols[c] = pa.array([cell_text(rec.get(c)) if rec is not None else None for _, rec, _ in part], pa.string())
+        cols[c] = pa.array(
+            [cell_text(rec.get(c)) if rec is not None else None for _, rec, _ in part], pa.string()
+        )
     cols[READ_ERROR] = pa.array([e or None for _, _, e in part], pa.string())
     return pa.table(cols)
 
