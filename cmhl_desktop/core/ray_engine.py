@@ -30,6 +30,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,16 +50,27 @@ RAY_ENV = {
     "RAY_DISABLE_IMPORT_WARNING": "1",
     "RAY_DEDUP_LOGS": "0",
 }
-READ_CPUS = 0.01  # a read task must fit beside actors that hold every CPU (it mostly waits on I/O)
+# A local instance: Ray's node address is the loopback one (Ray otherwise resolves 127.0.0.1 to the
+# machine's routable address and listens on every interface). Read by Ray when it is imported.
+LOCAL_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+# Read and write tasks take no CPU slot: the scoring actors hold every CPU (a read or write task
+# asking for even 0.01 CPU would then never be scheduled); they mostly wait on I/O. IO_TASKS caps
+# how many run at once.
+IO_CPUS = 0
+IO_TASKS = 2
 
 
 class RayError(RuntimeError):
     """Ray is missing, cannot start or reach the cluster, or lacks what the run asks for."""
 
 
-def require_ray() -> None:
-    """Raise RayError, with the install command, when Ray Data cannot be imported."""
+def require_ray(local: bool = False) -> None:
+    """Set Ray's environment (`RAY_ENV`; `LOCAL_ONLY_ENV` too when `local`: a run that starts its
+    own instance) and import Ray Data. Raises RayError, with the install command, when it is missing.
+    The environment only counts when Ray is first imported in this process."""
     os.environ.update(RAY_ENV)
+    if local and "ray" not in sys.modules:
+        os.environ.update(LOCAL_ONLY_ENV)
     try:
         import ray  # noqa: F401
         import ray.data  # noqa: F401
@@ -81,7 +93,7 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | Path | None = N
     """Start a private local Ray instance bound to 127.0.0.1 (no dashboard, no usage stats).
     temp_dir: its session folder (kept; short: Unix socket paths are at most 107 bytes).
     Raises RayError."""
-    require_ray()
+    require_ray(local=True)
     import ray
 
     try:
@@ -99,7 +111,7 @@ def start_local_ray(num_cpus: int | None = None, temp_dir: str | Path | None = N
 def ray_session(address: str | None = None):
     """Ray for one run: an already initialised Ray is used as it is (and left running); else the
     cluster at `address`, or a private local instance removed afterwards. Raises RayError."""
-    require_ray()
+    require_ray(local=not address)
     import ray
 
     if ray.is_initialized():
@@ -229,7 +241,13 @@ def run_ray(
             ds = ray.data.from_items(
                 [{"shard": s.index} for s in plan.shards], override_num_blocks=len(plan.shards)
             )
-            ds = ds.map_batches(read_shard, fn_kwargs={"plan": plan}, batch_size=1, num_cpus=READ_CPUS)
+            ds = ds.map_batches(
+                read_shard,
+                fn_kwargs={"plan": plan},
+                batch_size=1,
+                num_cpus=IO_CPUS,
+                compute=ray.data.TaskPoolStrategy(size=IO_TASKS),
+            )
             ds = ds.map_batches(
                 ScoreActor,
                 fn_constructor_kwargs={
@@ -245,7 +263,12 @@ def run_ray(
                 num_cpus=threads if device == "cpu" else 1,
                 num_gpus=1 if device == "cuda" else 0,
             )
-            ds.write_parquet(str(tmp), min_rows_per_file=ROW_GROUP_ROWS)
+            ds.write_parquet(
+                str(tmp),
+                min_rows_per_file=ROW_GROUP_ROWS,
+                ray_remote_args={"num_cpus": IO_CPUS},
+                concurrency=IO_TASKS,
+            )
             seconds = time.perf_counter() - t0
             if state is not None:
                 state.check()

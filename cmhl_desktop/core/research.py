@@ -204,7 +204,7 @@ def score_dataset(
     if engine == "ray":
         from .ray_engine import require_ray
 
-        require_ray()
+        require_ray(local=not address)
     shards = expand_inputs(inputs)
 
     def phase(name: str, total: int) -> None:
