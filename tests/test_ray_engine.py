@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from cmhl_desktop.cli import main
 from cmhl_desktop.core.export_stream import SIDECAR_IN_FOLDER, read_record
 from cmhl_desktop.core.ray_engine import start_local_ray
 from cmhl_desktop.core.research import score_dataset
@@ -103,14 +104,16 @@ def _score_both(tmp_path: Path, ckpt: Path):
     opts = ScoringOptions(chunk=32, threads=1)
     local = score_dataset([a, b], tmp_path / "local.parquet", model_dir=ckpt, options=opts)
     out = tmp_path / "ray_out"
-    remote = score_dataset([a, b], f"{out}/", model_dir=ckpt, options=opts, engine="ray", workers=2)
-    return local, remote, out
+    argv = ["score", str(a), str(b), "-o", f"{out}/", "--engine", "ray", "--workers", "2", "--threads", "1"]
+    assert main([*argv, "--model", str(ckpt), "--json"]) == 0  # the CLI's path
+    return local, out
 
 
-def test_ray_matches_local_and_stays_private(tmp_path, tiny_checkpoint_dir, local_ray):
-    local, remote, out = _score_both(tmp_path, tiny_checkpoint_dir)
-    assert local.rows == remote.rows == POSTS and remote.flagged == local.flagged
-    assert remote.by_category == local.by_category
+def test_ray_matches_local_and_stays_private(tmp_path, tiny_checkpoint_dir, local_ray, capsys):
+    local, out = _score_both(tmp_path, tiny_checkpoint_dir)
+    remote = json.loads(capsys.readouterr().out)
+    assert local.rows == remote["rows"] == POSTS and remote["flagged"] == local.flagged
+    assert remote["by_category"] == local.by_category
     mine = pq.read_table(tmp_path / "local.parquet")
     theirs = pq.read_table(out).sort_by(PREFIX + "row_id")  # order recovered by the row id
     assert theirs.column(PREFIX + "row_id").to_pylist() == mine.column(PREFIX + "row_id").to_pylist()

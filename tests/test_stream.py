@@ -273,3 +273,27 @@ def test_cli_streams_dumps_and_checks_the_device(tmp_path, tiny_checkpoint_dir, 
         assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "c.parquet").exists()
     assert main(["score", str(dump), "-o", str(tmp_path / "k.parquet"), "--keep", "author", *m]) == 0
     assert "author" in pq.read_schema(tmp_path / "k.parquet").names
+
+
+def _no_cuda() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_no_cuda(), reason="no CUDA GPU on this machine: `--device cuda` is checked where one is")
+def test_gpu_streamed_run_matches_the_cpu_path(tmp_path, tiny_checkpoint_dir):
+    from cmhl_desktop.core.scoring import ScoringOptions
+
+    dump = write_zst(tmp_path / "d.zst", ndjson_bytes(RECORDS + many_posts(300)))
+    cpu = ScoringOptions(device="cpu", bf16=False)
+    score_dataset([dump], tmp_path / "cpu.parquet", model_dir=tiny_checkpoint_dir, options=cpu)
+    gpu = score_dataset(
+        [dump], tmp_path / "gpu.parquet", model_dir=tiny_checkpoint_dir, options=ScoringOptions(device="cuda")
+    )
+    assert gpu.precision.startswith("cuda-") and read_record(tmp_path / "gpu.parquet")["device"] == "cuda"
+    a, b = (
+        pq.read_table(tmp_path / f"{d}.parquet").column(PREFIX + "category").to_pylist()
+        for d in ("cpu", "gpu")
+    )
+    assert sum(x == y for x, y in zip(a, b, strict=True)) >= 0.995 * len(a)

@@ -136,7 +136,7 @@ def add_parser(sub) -> None:
     )
     from .score_stream import add_stream_arguments
 
-    add_stream_arguments(p)
+    add_stream_arguments(p, positive_int)
     p.add_argument("--json", action="store_true", help="print the run summary as JSON (no progress bar)")
     p.set_defaults(func=run)
 
@@ -238,7 +238,12 @@ def run(args) -> int:
     from . import score_stream
 
     if score_stream.wants_stream(args):
-        return score_stream.run(args)
+        try:
+            opts, target = scoring_options(args), target_recalls(args)
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return score_stream.run(args, opts, target, _Bars(Path(str(args.inputs[0])).name, disable=args.json))
     try:
         if args.keep:
             raise UsageError("--keep is for streamed runs (a .parquet output, dumps or --engine ray)")

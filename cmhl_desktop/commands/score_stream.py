@@ -19,10 +19,9 @@ import sys
 from pathlib import Path
 
 
-def add_stream_arguments(p) -> None:
-    """The options only streamed runs read (added to `cmhl score`'s parser)."""
-    from .score import positive_int
-
+def add_stream_arguments(p, positive_int) -> None:
+    """The options only streamed runs read, added to `cmhl score`'s parser (`positive_int`: its
+    argument type for counts; score.py imports this module, never the other way)."""
     p.add_argument(
         "--keep",
         action="append",
@@ -63,28 +62,27 @@ def wants_stream(args) -> bool:
     return any(is_streamed(i) for i in args.inputs)
 
 
-def run(args) -> int:
+def run(args, opts, target, bars) -> int:
+    """A streamed `cmhl score`. opts: `ScoringOptions`; target: the target recall(s) as
+    `score_dataset` takes them; bars: score.py's progress bars (phase, progress, close). Returns the
+    exit status (2: a usage error, a flag-policy or Ray error; the message is printed)."""
     from ..core.flags import PolicyError
+    from ..core.ray_engine import RayError
     from ..core.research import score_dataset
     from ..core.tasks import TaskState
-    from .score import UsageError, _Bars, scoring_options, target_recalls
 
-    try:
-        if args.sheet or args.encoding or args.header is not None or args.explain != "none":
-            raise UsageError(
-                "--sheet, --encoding, --header/--no-header and --explain are for the desktop path "
-                "(an .xlsx/.csv output of a spreadsheet or text input), not for streamed runs"
-            )
-        if args.engine != "ray" and (args.address or args.workers):
-            raise UsageError("--address and --workers go with --engine ray")
-        opts = scoring_options(args)
-        target = target_recalls(args)
-    except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+    bad = ""
+    if args.sheet or args.encoding or args.header is not None or args.explain != "none":
+        bad = (
+            "--sheet, --encoding, --header/--no-header and --explain are for the desktop path "
+            "(an .xlsx/.csv output of a spreadsheet or text input), not for streamed runs"
+        )
+    elif args.engine != "ray" and (args.address or args.workers):
+        bad = "--address and --workers go with --engine ray"
+    if bad:
+        bars.close()
+        print(f"error: {bad}", file=sys.stderr)
         return 2
-    from ..core.ray_engine import RayError
-
-    bars = _Bars(Path(str(args.inputs[0])).name, disable=args.json)
     try:
         s = score_dataset(
             [str(i) for i in args.inputs],
