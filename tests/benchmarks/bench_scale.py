@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -183,7 +184,8 @@ def speed(args, tmp: Path) -> None:
     try:
         from cmhl_desktop.core.ray_engine import start_local_ray
 
-        start_local_ray(temp_dir=tempfile.mkdtemp(prefix="cb-"))
+        ray_tmp = tempfile.mkdtemp(prefix="cb-")  # short: Ray's socket paths; removed below
+        start_local_ray(temp_dir=ray_tmp)
     except Exception as e:  # RayError: not installed
         print(f"\nRay: skipped ({e})")
         return
@@ -208,6 +210,7 @@ def speed(args, tmp: Path) -> None:
         )
         print(f"  (Ray, {workers} actor(s): {wall:.0f} s wall, model load and input hash included)")
     ray.shutdown()
+    shutil.rmtree(ray_tmp, ignore_errors=True)
     table(
         f"Ray on this machine ({os.cpu_count()} CPUs) vs the local engine, {n:,} posts (goal: Ray costs <= 20%)",
         ["engine", "actor start s", "posts/s incl. start", "posts/s after start", "vs baseline"],
