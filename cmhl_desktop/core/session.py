@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from . import score_cache
 from .export import ORDERS, RunInfo, export_csv, export_xlsx
+from .export_stream import check_xlsx_rows
 from .loaded_model import LoadedModel
 from .results import REVIEW_STATUSES, PostResult
 from .review_store import Review, ReviewStore, post_keys
@@ -493,13 +494,16 @@ class ScoringSession:
         """Write every row with its results and review to .xlsx (with the run sheet), or .csv/.tsv
         by suffix, atomically (worker-safe: the results' concern ranks are set first, the only
         change). `order`: "input" (every row in input order) or "concern" (most concerning first;
-        either way each row carries cmhl_concern_rank). Raises ExportError, SessionError (not
-        every post is scored), ValueError (an unknown order), Cancelled (nothing written)."""
+        either way each row carries cmhl_concern_rank). Raises ExportError (also for an .xlsx of
+        more rows than Excel holds), SessionError (not every post is scored), ValueError (an unknown
+        order), Cancelled (nothing written)."""
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         if self.table is None or not self.complete():
             raise SessionError("nothing to export yet: every post must be scored first")
         out = check_output(out_path, self.table.source)
+        if out.suffix.lower() == ".xlsx":
+            check_xlsx_rows(len(self.results), out)  # past Excel's limit: a clear error, no file
         ranked = set_concern_ranks(self.results, self.crisis_rules)
         run = self.run_info()
         write = export_xlsx if out.suffix.lower() == ".xlsx" else export_csv
