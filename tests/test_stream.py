@@ -166,6 +166,9 @@ def test_dump_to_parquet_matches_the_desktop_path(tmp_path, tiny_checkpoint_dir,
             ci = t.schema.names.index("title")
             assert json.loads(ours[0]) == {"target": "", "col": "title", "ci": ci, "cols": [ci, ci + 1]}
             continue
+        if name == PREFIX + "concern_rank":  # needs every row first: left empty in a streamed run
+            assert set(ours) == {""}
+            continue
         assert ours == [r[header.index(name)] for r in rows], name
     status = t.column(PREFIX + "status").to_pylist()
     assert status[2] == "empty" and status[3] == "no content" and status[1] == "ok"
