@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 
 import pytest
 from cmhl.risk_lexicon import (
@@ -242,13 +241,12 @@ def test_real_lexicon_finds_crisis_phrases(real, text, construct):
 
 
 @needs_lexicon
-def test_real_lexicon_is_quiet_on_everyday_text_and_fast(real):
+def test_real_lexicon_is_quiet_on_everyday_text_and_finds_a_buried_statement(real):
     lex = RiskLexicon(real)
     everyday = ["Great game last night.", "ok thanks", "Just finished my first 10k run", "[deleted]"]
     for text in everyday + ["Our unit did suicide prevention training today."]:  # topic, not crisis
         assert lex.crisis_matches(text) == [], text
-    long = "We walked the dog along the canal and stopped for a coffee at the lock. " * 200  # ~3,000 words
-    t0 = time.process_time()  # CPU time: the machine may be busy with other work
-    lex.matches(long + "I want to die")
-    assert time.process_time() - t0 < 0.5
+    # ~3,000 words of everyday text, the statement at the end (speed: tests/benchmarks/bench_lexicon.py)
+    long = "We walked the dog along the canal and stopped for a coffee at the lock. " * 200
     assert lex.has_crisis(long + "I want to die")
+    assert not lex.has_crisis(long)
