@@ -56,6 +56,24 @@ class RunSummary:
     warnings: list[str] = field(default_factory=list)  # what was repaired while reading (no post text)
     notes: list[str] = field(default_factory=list)  # choices made for the user (sheet, ...)
 
+    @classmethod
+    def of(cls, counts, policy, **fields) -> RunSummary:
+        """A summary from a run's `triage.Counts` and its `FlagPolicy` (thresholds, target recalls);
+        `fields` fill the rest. One place for what both the desktop and the streamed path report."""
+        return cls(
+            scored=counts.scored,
+            empty=counts.empty,
+            no_content=counts.no_content,
+            errors=counts.errors,
+            truncated=counts.truncated,
+            flagged=counts.flagged,
+            by_category={k: n for k, n in counts.by_category.most_common() if n},
+            flagged_by_rule={k: n for k, n in counts.flagged_by_rule.items() if n},
+            thresholds=policy.thresholds,
+            target_recalls={n: policy.target_recall(n) for n in policy.rule_names},
+            **fields,
+        )
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -148,25 +166,17 @@ def score_file(
     phase("export", len(session.results))
     session.export(out, state, order=order)
     c, policy = session.counts, session.policy
-    return RunSummary(
+    return RunSummary.of(
+        c,
+        policy,
         input=str(input_path),
         output=str(out),
         rows=len(session.results),
-        scored=c.scored,
-        empty=c.empty,
-        no_content=c.no_content,
-        errors=c.errors,
-        truncated=c.truncated,
-        flagged=c.flagged,
-        by_category={k: n for k, n in c.by_category.most_common() if n},
-        flagged_by_rule={k: n for k, n in c.flagged_by_rule.items() if n},
         seconds=time.perf_counter() - t0,
         scoring_seconds=session.scoring_seconds or 0.0,
         posts_per_second=len(session.results) / session.scoring_seconds if session.scoring_seconds else 0.0,
         explained=explained,
         precision=model.scorer.precision,
-        thresholds=policy.thresholds,
-        target_recalls={n: policy.target_recall(n) for n in policy.rule_names},
         model=model.name,
         model_sha256=model.sha256,
         input_sha256=table.sha256,

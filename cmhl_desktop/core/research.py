@@ -283,24 +283,16 @@ def _summary(
     notes = [f"{len(shards)} input file(s); row order: sort by cmhl_row_id"]
     if run.errors > len(run.warnings):
         notes.append(f"{run.errors:,} rows have an error status; the first {len(run.warnings)} are listed")
-    return RunSummary(
+    return RunSummary.of(
+        c,
+        policy,
         input=", ".join(str(i) for i in inputs),
         output=str(out),
         rows=c.rows,
-        scored=c.scored,
-        empty=c.empty,
-        no_content=c.no_content,
-        errors=c.errors,
-        truncated=c.truncated,
-        flagged=c.flagged,
-        by_category={k: n for k, n in c.by_category.most_common() if n},
-        flagged_by_rule={k: n for k, n in c.flagged_by_rule.items() if n},
         seconds=seconds,
         scoring_seconds=run.seconds,
         posts_per_second=c.rows / run.seconds if run.seconds else 0.0,
         precision=str(record.get("precision", "")),
-        thresholds=policy.thresholds,
-        target_recalls={n: policy.target_recall(n) for n in policy.rule_names},
         model=str(record.get("model_name", "")),
         model_sha256=str(record.get("model_sha256", "")),
         input_sha256=str(record.get("input_sha256", "")),
