@@ -275,14 +275,20 @@ def speed(ckpt, texts: list[str], n: int, seed: int, lo: int, hi: int) -> str:
             w0, c0 = time.perf_counter(), time.process_time()
             if k.startswith("tut"):
                 steps = int(k[3:] or 50)
-                ids, base, delta, scores = tutorial(ckpt, t, c, steps)
+                ci = ckpt.config.distress_labels.index(c) if isinstance(c, str) else c  # Captum: an index
+                ids, base, delta, scores = tutorial(ckpt, t, ci, steps)
             else:
                 (e,) = explainers[k].explain([t], target_class=c)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             if not i:  # the first post warms up
                 continue
             if k.startswith("tut"):
-                out = (delta, tutorial_rel(ckpt, ids, base, c, delta), str(steps), *agreement(scores, ref, t))
+                out = (
+                    delta,
+                    tutorial_rel(ckpt, ids, base, ci, delta),
+                    str(steps),
+                    *agreement(scores, ref, t),
+                )
             else:
                 scores = np.array([x.score for x in e.tokens])
                 out = (
