@@ -517,3 +517,25 @@ def test_csv_round_trip_single_column(tmp_path, table):
         path, header=True
     )  # these test decoding and delimiters; header detection is heuristic (tested apart)
     assert (t.columns, t.rows) == (table[0], table[1:])
+
+
+def test_xlsx_formula_without_a_saved_value_keeps_its_formula_text(tmp_path):
+    """A workbook written by a script has formulas with no saved value: never an empty post."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["id", "text"])
+    ws.append([1, "=1+2"])  # openpyxl stores a formula and no value, as many exporters do
+    ws.append([2, "a made-up post about a quiet walk"])
+    ws.append([3, None])
+    wb.save(tmp_path / "script.xlsx")
+    t = read_input(tmp_path / "script.xlsx")
+    assert t.rows == [[1, "=1+2"], [2, "a made-up post about a quiet walk"], [3, None]]
+    assert any("1 formula cell(s)" in w and "formula text was read" in w for w in t.warnings)
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["id", "text"])
+    wb.active.append([1, "no formulas here"])
+    wb.save(tmp_path / "plain.xlsx")
+    assert read_input(tmp_path / "plain.xlsx").warnings == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,8 +99,9 @@ def _transitional_copy(zf: zipfile.ZipFile) -> io.BytesIO:
     return out
 
 
-def open_workbook(path: Path):
-    """An openpyxl read-only workbook; InputError with what to do when it cannot be read."""
+def open_workbook(path: Path, data_only: bool = True):
+    """An openpyxl read-only workbook; InputError with what to do when it cannot be read.
+    data_only=False: formula cells give their formula text instead of the value Excel saved."""
     import openpyxl  # imported lazily: the CLI's --help should not pay for it
 
     with open(path, "rb") as f:
@@ -121,7 +123,7 @@ def open_workbook(path: Path):
     try:
         # data_only=True: a formula cell gives the value Excel last computed (what the user saw);
         # a text cell that merely looks like a formula stays the literal text either way.
-        return openpyxl.load_workbook(source, read_only=True, data_only=True)
+        return openpyxl.load_workbook(source, read_only=True, data_only=data_only)
     except Exception as e:  # openpyxl raises many kinds on damaged files
         if strict:
             raise InputError(f"{path.name}: cannot read this workbook: {STRICT_HELP}") from e
@@ -191,13 +193,52 @@ def read_run_sheet(wb) -> dict[str, str]:
     return meta if meta.get("format", "").startswith(EXPORT_FORMAT_PREFIX) else {}
 
 
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(ws) -> bool:
+    """Whether the sheet's XML holds a formula element, read as a stream (most exports have none)."""
+    try:
+        src = ws._get_source()
+    except Exception:  # openpyxl internals changed: assume there may be formulas
+        return True
+    tail = b""
+    with src:
+        while chunk := src.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-16:]
+    return False
+
+
+def _with_formula_text(values, formulas, found: list[int]):
+    """Rows of `values`, where a cell with no saved value takes its formula text from `formulas`
+    (the same sheet read with data_only=False). A workbook written by a program that does not
+    calculate (a script, some exporters) has formulas without values: read as values only, such a
+    post would silently become an empty cell. `found[0]` counts the cells filled."""
+    for row, frow in itertools.zip_longest(values, formulas, fillvalue=()):
+        if any(v is None for v in row):
+            fixed = []
+            for j, v in enumerate(row):
+                f = frow[j] if j < len(frow) else None
+                if v is None and isinstance(f, str) and f.startswith("="):
+                    found[0] += 1
+                    v = f
+                fixed.append(v)
+            row = tuple(fixed)
+        yield row
+
+
 def read_xlsx(
     path: Path, sheet: str | None, limit: int | None, header: bool | None, hash_file: bool = True
 ) -> InputTable:
     """Read one sheet: every row (trailing empty formatting rows dropped), values as Excel shows
     them. header None: detected. Raises InputError naming the file and sheet."""
     wb = open_workbook(path)
+    wb_formulas = None
     notes: list[str] = []
+    warnings: list[str] = []
+    formula_cells = [0]
     try:
         infos = _infos(wb)
         names = [i.name for i in infos]
@@ -218,6 +259,11 @@ def read_xlsx(
             raise InputError(f"{path.name}: sheet {chosen!r} is a chart, not a table; choose another sheet")
         ws.reset_dimensions()  # trust the cells, not the <dimension> tag some writers get wrong
         it = ws.iter_rows(values_only=True)
+        if _has_formulas(ws):
+            wb_formulas = open_workbook(path, data_only=False)
+            wsf = wb_formulas[chosen]
+            wsf.reset_dimensions()
+            it = _with_formula_text(it, wsf.iter_rows(values_only=True), formula_cells)
         first: list[object] | None = None
         for r in it:
             if any(v is not None for v in r):
@@ -235,6 +281,13 @@ def read_xlsx(
         ) from e
     finally:
         wb.close()
+        if wb_formulas is not None:
+            wb_formulas.close()
+    if formula_cells[0]:
+        warnings.append(
+            f"{path.name}: {formula_cells[0]:,} formula cell(s) in sheet {chosen!r} had no saved value "
+            "(the workbook was not last saved by Excel); their formula text was read instead"
+        )
     while rows and all(v is None for v in rows[-1]):
         rows.pop()  # formatting often extends a sheet's rows past the data
     ours = bool(meta) or result_block([str(c) for c in first]) is not None
@@ -253,4 +306,16 @@ def read_xlsx(
         for r in rows:
             r.pop()
     sha = sha256_file(path) if hash_file else ""
-    return InputTable(path, chosen, columns, rows, 0, sha, "xlsx", meta=meta, header=has_header, notes=notes)
+    return InputTable(
+        path,
+        chosen,
+        columns,
+        rows,
+        0,
+        sha,
+        "xlsx",
+        meta=meta,
+        header=has_header,
+        notes=notes,
+        warnings=warnings,
+    )
