@@ -199,7 +199,8 @@ def plan_outputs(inputs: list[Path], output_arg: str) -> list[tuple[Path, Path]]
 
 def scoring_options(args):
     """`ScoringOptions` from the arguments. Raises UsageError for a device this machine lacks."""
-    from ..core.scoring import ScoringOptions, resolve_device
+    from ..core.compute import resolve_device
+    from ..core.scoring import ScoringOptions
 
     try:
         resolve_device(args.device)

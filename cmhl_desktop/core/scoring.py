@@ -58,7 +58,7 @@ from cmhl.segments import char_span
 from cmhl.windows import EncodedPost, encode_posts
 from torch import nn
 
-from .compute import default_threads, resolve_device, torch_threads, tune_malloc  # noqa: F401 (re-exported)
+from .compute import default_threads, resolve_device, torch_threads, tune_malloc
 from .flags import FlagPolicy
 from .results import NO_CONTENT, PostResult
 from .tasks import TaskState
