@@ -193,6 +193,25 @@ def test_triage_sampler_builds_inserts_and_snippets_from_train_rows_only(tmp_pat
     again = TriageSampler(tmp_path, labels, n_inserts=30, n_negated_inserts=5, n_snippets=10)
     assert [e.text for e in again.epoch(random.Random(0))] == [e.text for e in ex]  # seeded
 
+    # stb weighting and a per-epoch sample of the subreddit posts
+    w = TriageSampler(
+        tmp_path,
+        labels,
+        n_inserts=0,
+        n_negated_inserts=0,
+        n_snippets=0,
+        stb_crisis_repeat=2,
+        stb_negative_repeat=3,
+        posts_per_epoch=5,
+    )
+    one, two = w.epoch(random.Random(1)), w.epoch(random.Random(2))
+    for ep in (one, two):
+        assert sum(e.source == "distress" for e in ep) == 5
+        assert sum(e.source == "stb" and e.label == 1 for e in ep) == 3 * 2
+        assert sum(e.source == "stb" and e.label == 4 for e in ep) == 6 * 3
+    posts = lambda ep: sorted(e.text for e in ep if e.source == "distress")  # noqa: E731
+    assert posts(one) != posts(two)  # a fresh sample each epoch
+
 
 # --- calibration over sources, AUC ---------------------------------------------------------------------
 

@@ -100,6 +100,9 @@ class TriageSampler:
     hard_negative_share, hard_negative_repeat: the stb label-0 comments that the starting model
         scores most like suicidewatch (this share of them, ranked by `mine_hard_negatives`) are in
         an epoch this many extra times (hard-negative mining on the train split).
+    stb_negative_repeat: how many times each stb label-0 comment is in an epoch.
+    posts_per_epoch: > 0: a fresh random sample of this many subreddit posts each epoch (rehearsal of
+        the five classes at a fraction of the cost: the posts are long), 0 = all of them.
     """
 
     def __init__(
@@ -114,6 +117,8 @@ class TriageSampler:
         n_contrast: int = 0,
         hard_negative_share: float = 0.0,
         hard_negative_repeat: int = 0,
+        stb_negative_repeat: int = 1,
+        posts_per_epoch: int = 0,
     ) -> None:
         if "control" not in labels or "suicidewatch" not in labels:
             raise DataError("triage training needs the control and suicidewatch classes")
@@ -126,15 +131,16 @@ class TriageSampler:
         posts = read_distress_csv(distress_path(data_dir), "train", labels)
         stb = read_stb(stb_path(data_dir), "train")
         self.stb_negatives = [r.text for r in stb if not r.label]
+        self.posts_per_epoch = posts_per_epoch
+        self.posts = [
+            whole(e.text, e.label, "all" if e.label == self.control else "bag", "distress") for e in posts
+        ]
         self.fixed: list[TriageExample] = []
-        for e in posts:
-            kind = "all" if e.label == self.control else "bag"
-            self.fixed.append(whole(e.text, e.label, kind, "distress"))
         for r in stb:
             if r.label:  # rare (11% of stb train): repeated so short crisis comments are seen often
                 self.fixed += [whole(r.text, self.sw, "bag", "stb") for _ in range(stb_crisis_repeat)]
             else:
-                self.fixed.append(whole(r.text, self.control, "all", "stb"))
+                self.fixed += [whole(r.text, self.control, "all", "stb") for _ in range(stb_negative_repeat)]
         # Pools for the built examples: everyday donor posts (as sentence lists), crisis and
         # negated comments short enough to be one passage of a post.
         everyday = [r.text for r in stb if not r.label and not r.source.endswith("_negated")]
@@ -150,7 +156,11 @@ class TriageSampler:
             raise DataError("triage training: no everyday donors or crisis comments in the train split")
 
     def epoch(self, rng: random.Random) -> list[TriageExample]:
-        """The fixed examples plus this epoch's built ones."""
+        """The subreddit posts (or this epoch's sample of them), the stb comments and this epoch's
+        built examples."""
+        posts = self.posts
+        if 0 < self.posts_per_epoch < len(posts):
+            posts = rng.sample(posts, self.posts_per_epoch)
         built = [self._insert(rng, rng.choice(self.crisis), self.sw, "bag") for _ in range(self.n_inserts)]
         if self.negated:
             built += [
@@ -159,7 +169,7 @@ class TriageSampler:
             ]
         built += [self._snippet(rng) for _ in range(self.n_snippets)]
         built += [self._contrast(rng) for _ in range(self.n_contrast)]
-        return self.fixed + self.hard + built
+        return posts + self.fixed + self.hard + built
 
     def mine_hard_negatives(self, score) -> int:
         """Rank the stb label-0 train comments by `score(texts) -> (N,) crisis scores` of the starting
