@@ -226,11 +226,11 @@ def test_segments_with_the_largest_errors_are_refined(tiny_checkpoint):
 
 
 def test_allocation_follows_the_change_along_the_path():
-    from cmhl_desktop.core.attribution import _allocate
+    from cmhl_desktop.core.integrated_gradients import allocate_nodes
 
-    nodes = _allocate(np.array([0.0, 0.1, 3.0, 3.2, 3.2]), 10)
+    nodes = allocate_nodes(np.array([0.0, 0.1, 3.0, 3.2, 3.2]), 10)
     assert nodes.sum() == 10 and nodes.min() >= 1 and nodes.argmax() == 1
-    assert list(_allocate(np.zeros(5), 8)) == [2, 2, 2, 2]  # flat: spread evenly
+    assert list(allocate_nodes(np.zeros(5), 8)) == [2, 2, 2, 2]  # flat: spread evenly
 
 
 def test_never_converging_is_reported(tiny_checkpoint):
