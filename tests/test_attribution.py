@@ -8,6 +8,7 @@ import html.parser
 import json
 import os
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmhl_desktop.core.attribution import AttributionError, Explainer
-from cmhl_desktop.core.explanation import TokenScore, top_words, words_from_tokens
+from cmhl_desktop.core.explanation import Explanation, TokenScore, top_words, words_from_tokens
 from cmhl_desktop.core.highlights import explanation_info, render_html, render_terminal
 from cmhl_desktop.core.tasks import Cancelled, TaskState
 
@@ -37,17 +38,27 @@ ODD_TEXTS = [
 CAPTURED = "hopeless"  # the word the rigged model reads
 
 
+def _is_punct(c: str) -> bool:
+    return unicodedata.category(c).startswith("P")
+
+
+def trimmed_words(text: str) -> list[str]:
+    """text.split(), each word without the punctuation at its ends (punctuation alone stays whole)."""
+    punct = "".join({c for c in text if _is_punct(c)})
+    return [w.strip(punct) or w for w in text.split()]
+
+
 def _check_spans(text, exp):
     for w in exp.words:
         assert text[w.start : w.end] == w.word
         assert w.word and not any(c.isspace() for c in w.word)
-    # words plus the gaps between them rebuild the text, and every gap is whitespace
+    # words plus the gaps between them rebuild the text, and every gap is whitespace or end punctuation
     pos = 0
     for w in exp.words:
-        assert text[pos : w.start].isspace() or pos == w.start
+        assert all(c.isspace() or _is_punct(c) for c in text[pos : w.start])
         pos = w.end
-    assert text[pos:].isspace() or pos == len(text)
-    assert [w.word for w in exp.words] == text.split()
+    assert all(c.isspace() or _is_punct(c) for c in text[pos:])
+    assert [w.word for w in exp.words] == trimmed_words(text)
     for t in exp.tokens:
         assert 0 <= t.start <= t.end <= len(text)
 
@@ -89,7 +100,7 @@ def test_words_from_tokenizer_offsets_property(tiny_checkpoint, text):
     words = words_from_tokens(text, tokens)
     for w in words:
         assert text[w.start : w.end] == w.word
-    assert [w.word for w in words] == text.split()
+    assert [w.word for w in words] == trimmed_words(text)
     # no score is lost where tokens cover characters of words
     covered = sum(t.score for t in tokens if t.end > t.start and not text[t.start : t.end].isspace())
     assert sum(w.score for w in words) == pytest.approx(covered)
@@ -99,6 +110,22 @@ def test_a_token_across_a_space_is_split_between_words():
     text = "ab cd"
     words = words_from_tokens(text, [TokenScore(0, 0, 5, "abcd", 4.0)])
     assert [(w.word, w.score) for w in words] == [("ab", 2.0), ("cd", 2.0)]
+
+
+def test_highlights_cover_the_word_not_its_punctuation():
+    """A word's span stops before the punctuation at its ends (its score keeps what the punctuation
+    got); inner punctuation stays and punctuation alone is a word. The window and the terminal
+    highlight the word only."""
+    text = 'so "alone,," tonight... don\'t self-harm — (really)!'
+    pieces = list(re.finditer(r"\w+|[^\w\s]", text))  # words and single punctuation marks, score 1 each
+    tokens = [TokenScore(i, m.start(), m.end(), m.group(), 1.0) for i, m in enumerate(pieces)]
+    words = words_from_tokens(text, tokens)
+    assert [w.word for w in words] == ["so", "alone", "tonight", "don't", "self-harm", "—", "really"]
+    assert all(text[w.start : w.end] == w.word for w in words)
+    assert [w.score for w in words] == [1.0, 5.0, 4.0, 3.0, 3.0, 1.0, 4.0]
+    exp = Explanation(words, tokens, "distress", "depression", 0.5, 0.0, 0.0, True, 1, 1)
+    assert ">alone</span>,,&quot;" in render_html(text, exp, legend=False)
+    assert '"[alone:+5.00],," [tonight:+4.00]...' in render_terminal(text, exp, color=False, mark=0.5)
 
 
 def test_empty_and_blank_posts(explainer):
@@ -226,11 +253,11 @@ def test_segments_with_the_largest_errors_are_refined(tiny_checkpoint):
 
 
 def test_allocation_follows_the_change_along_the_path():
-    from cmhl_desktop.core.attribution import _allocate
+    from cmhl_desktop.core.integrated_gradients import allocate_nodes
 
-    nodes = _allocate(np.array([0.0, 0.1, 3.0, 3.2, 3.2]), 10)
+    nodes = allocate_nodes(np.array([0.0, 0.1, 3.0, 3.2, 3.2]), 10)
     assert nodes.sum() == 10 and nodes.min() >= 1 and nodes.argmax() == 1
-    assert list(_allocate(np.zeros(5), 8)) == [2, 2, 2, 2]  # flat: spread evenly
+    assert list(allocate_nodes(np.zeros(5), 8)) == [2, 2, 2, 2]  # flat: spread evenly
 
 
 def test_never_converging_is_reported(tiny_checkpoint):

@@ -8,17 +8,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from read_meter import ReadMeter, write_big_csv
 
 from cmhl_desktop.cli import main
 from cmhl_desktop.core import export as export_mod
 from cmhl_desktop.core.pipeline import score_file
-from cmhl_desktop.core.readers import InputError, preview_input, read_input, sheet_infos
+from cmhl_desktop.core.readers import PREVIEW_BYTES, InputError, preview_input, read_input, sheet_infos
 from cmhl_desktop.core.results import PostResult, WordScore
 
 CORPUS = Path(__file__).resolve().parent / "data" / "hard_inputs"
@@ -276,18 +276,20 @@ def test_csv_export_guards_formulas_after_whitespace(tmp_path, tiny_checkpoint):
 # --------------------------------------------------------------------------- preview, architecture
 
 
-def test_preview_is_a_bounded_read(tmp_path):
+def test_preview_is_a_bounded_read(tmp_path, monkeypatch):
+    """The preview reads the first PREVIEW_BYTES (+1 to see whether the file goes on) and nothing past
+    them: counted on the file object, and the random tail past 2 MiB, which a full read decodes as
+    another encoding, is never seen."""
     big = tmp_path / "big.csv"
-    with open(big, "w", encoding="utf-8") as f:
-        f.write("id,text\n")
-        line = "a post about a long and tiring week at work, nothing more to say\n"
-        for i in range(400_000):
-            f.write(f"{i},{line}")
-    assert big.stat().st_size > 25_000_000
-    t0 = time.perf_counter()
+    size = write_big_csv(big, 2 * PREVIEW_BYTES)
+    meter = ReadMeter.watch(monkeypatch, big)
     t = preview_input(big, rows=20)
-    assert time.perf_counter() - t0 < 1.0
+    assert meter.opens >= 1 and 0 < meter.bytes <= PREVIEW_BYTES + 1 < size
     assert len(t.rows) == 20 and t.sha256 == "" and t.text_column == 1
+    assert t.encoding == "utf-8" and t.warnings == []
+    meter.bytes = 0
+    full = read_input(big, limit=20)  # the meter and the tail do see a whole read
+    assert meter.bytes == size and full.encoding != "utf-8"
 
 
 def test_readers_do_not_import_export_and_export_only_writes():

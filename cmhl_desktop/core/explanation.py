@@ -3,11 +3,13 @@ scores, and how those become scores of the post's words. `attribution.py` comput
 `highlights.py` shows them; the session keeps a post's word scores for the export.
 
 Words: a word is a maximal run of non-whitespace characters (Python's `str.isspace`, so NBSP, tabs and
-newlines separate words), so `text[start:end] == word` always holds. Punctuation stays attached to
-the word it touches ("sad." is one word, scored with its full stop), as a reader sees it; a run of
-punctuation between spaces ("—", "!!!") is a word of its own. A subword's score goes to the word(s)
-its character span overlaps (split by overlapping characters when a token crosses a space, which
-byte-level tokenizers may do), and a word's score is the sum of its subwords' scores. Words the model
+newlines separate words) without the punctuation at its ends (Unicode category P*): `alone,,` is the
+word `alone`, `"really"` is `really`, while `don't` and `self-harm` keep their inner punctuation and
+a run of punctuation alone ("—", "!!!") is a word of its own. `text[start:end] == word` always
+holds, so a highlight covers the word only. A subword's score goes to the run(s) its character span
+overlaps (split by overlapping characters when a token crosses a space, which byte-level tokenizers
+may do), and a word's score is the sum of its run's subword scores, the punctuation it touches
+included (the model read them together; word scores still add up to the subwords'). Words the model
 never read (the unread end of a truncated post, characters the tokenizer drops) score 0.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -76,8 +79,20 @@ class Explanation:
         return d
 
 
+def word_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span [start, end) of a non-whitespace run without the punctuation at its ends; the whole
+    run when it is punctuation only."""
+    a, b = start, end
+    while a < b and unicodedata.category(text[a]).startswith("P"):
+        a += 1
+    while b > a and unicodedata.category(text[b - 1]).startswith("P"):
+        b -= 1
+    return (a, b) if a < b else (start, end)
+
+
 def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore]:
-    """Every word of `text` (maximal non-whitespace run) with the sum of its subwords' scores."""
+    """Every word of `text` (a non-whitespace run, its end punctuation trimmed: `word_span`) with the
+    sum of its run's subword scores."""
     spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     scores = [0.0] * len(spans)
     starts = [s for s, _ in spans]
@@ -94,7 +109,11 @@ def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore
         total = sum(o for _, o in hits)
         for j, o in hits:
             scores[j] += t.score * o / total
-    return [WordScore(s, e, text[s:e], float(sc)) for (s, e), sc in zip(spans, scores, strict=True)]
+    words = []
+    for (s, e), sc in zip(spans, scores, strict=True):
+        a, b = word_span(text, s, e)
+        words.append(WordScore(a, b, text[a:b], float(sc)))
+    return words
 
 
 def top_words(explanation: Explanation, k: int = 10, direction: str = "toward") -> list[WordScore]:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .export import ORDERS
 from .loaded_model import LoadedModel
-from .session import EXPLAIN_MODES, ScoringSession, check_output
+from .session import ScoringSession, check_output
+from .session_explain import EXPLAIN_MODES
 from .tasks import TaskState
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .results import PostResult
 from .review_store import Review, ReviewStore, journals, legacy_reviews, read_journal, read_seen
 
 
@@ -116,6 +117,21 @@ def _carry_from_other(
     out.message = f"Reviews found for posts of {out.source}: " + _summary(out.carried, out.new, 0)
 
 
+def is_reviewed(r: PostResult) -> bool:
+    """Whether a result carries a review (a status other than unreviewed, or a note)."""
+    return r.review_status != "unreviewed" or bool(r.review_note)
+
+
+def review_of(r: PostResult, row: int = -1) -> Review:
+    """The review a result carries."""
+    return Review(r.review_status, r.review_note, r.reviewer, r.review_time, row)
+
+
+def apply_review(r: PostResult, rev: Review) -> None:
+    """Put a review on a result, in place."""
+    r.review_status, r.review_note, r.reviewer, r.review_time = rev.status, rev.note, rev.reviewer, rev.time
+
+
 def merge_reviews(results: Sequence, journal: dict[int, Review]) -> dict[int, Review]:
     """A reopened export's reviews (on `results`, from its cells) against the journal's (`journal`,
     by row): each post gets the newer of the two (a cell without a time loses to the journal), in
@@ -124,15 +140,10 @@ def merge_reviews(results: Sequence, journal: dict[int, Review]) -> dict[int, Re
     for i, r in enumerate(results):
         if r is None:
             continue
-        cell = Review(r.review_status, r.review_note, r.reviewer, r.review_time, i)
+        cell = review_of(r, i)
         kept = journal.get(i)
         if kept is not None and (kept.time >= cell.time or cell.is_default):
-            r.review_status, r.review_note, r.reviewer, r.review_time = (
-                kept.status,
-                kept.note,
-                kept.reviewer,
-                kept.time,
-            )
+            apply_review(r, kept)
         elif not cell.is_default and not cell.same(kept):
             newer[i] = cell
     return newer

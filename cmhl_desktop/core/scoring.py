@@ -53,13 +53,13 @@ from itertools import islice
 import numpy as np
 import torch
 from cmhl.fast_cpu import bf16_model, fast_model
-from cmhl.inference import Predictions, bf16_supported, predict_encoded, segment_max_probs, softmax
-from cmhl.segments import char_span
+from cmhl.inference import Predictions, bf16_supported, predict_encoded
 from cmhl.windows import EncodedPost, encode_posts
 from torch import nn
 
 from .compute import default_threads, resolve_device, torch_threads, tune_malloc
 from .flags import FlagPolicy
+from .post_results import map_to_source, results_from_predictions
 from .results import NO_CONTENT, PostResult
 from .tasks import TaskState
 from .text_norm import ModelText, is_no_content, model_view
@@ -163,11 +163,6 @@ class Scorer:
         temps = ckpt.calibration.temperatures
         self.t_distress = float(temps.get("distress", 1.0))
         self.t_emotion = float(temps.get("emotion", 1.0))
-        self._control = self.distress_labels.index("control") if "control" in self.distress_labels else None
-        # the class whose most concerning segment is reported (the crisis rule's class)
-        self._crisis = (
-            self.distress_labels.index("suicidewatch") if "suicidewatch" in self.distress_labels else None
-        )
         self.pad_id = ckpt.tokenizer.pad_token_id if ckpt.tokenizer.pad_token_id is not None else 0
         self.device = resolve_device(self.options.device)
         want = self.options.bf16
@@ -333,7 +328,15 @@ class Scorer:
         if todo:
             enc = [encoded[j] for j in todo]  # type: ignore[misc]
             preds, errors = self._predict(enc, start, n, total, state)
-            rows = self._rows(preds, errors, policy, enc)
+            rows = results_from_predictions(
+                preds,
+                errors,
+                policy,
+                enc,
+                (self.distress_labels, self.emotion_labels),
+                (self.t_distress, self.t_emotion),
+                self._n_special(),
+            )
             lex = self.ckpt.risk_lexicon
             for j, r in zip(todo, rows, strict=True):
                 if lex is not None and r.scored:
@@ -341,12 +344,7 @@ class Scorer:
                         (m.construct, m.term, m.start, m.end) for m in lex.crisis_matches(texts[j])
                     ]
                 if views[j] is not None:  # spans of the original text, as the user sees it
-                    v = views[j]
-                    if r.trigger_span is not None:
-                        r.trigger_span = v.to_source(*r.trigger_span)
-                    if r.read_end is not None:
-                        r.read_end = v.to_source(0, r.read_end)[1] if r.read_end else 0
-                    r.lexicon_matches = [(c, term, *v.to_source(a, b)) for c, term, a, b in r.lexicon_matches]
+                    map_to_source(r, views[j])
                 results[idx[j]] = r
         return results  # type: ignore[return-value]
 
@@ -450,62 +448,6 @@ class Scorer:
                     )
                 )
         return concat_predictions(parts, cfg), errors
-
-    def _rows(
-        self, preds: Predictions, errors: dict[int, str], policy: FlagPolicy, enc: list[EncodedPost]
-    ) -> list[PostResult]:
-        """Turn raw predictions into PostResults: calibrated probabilities, top classes, the most
-        concerning segment, flags."""
-        dprobs = softmax(preds.distress_logits.astype(np.float64), self.t_distress)
-        eprobs = softmax(preds.emotion_logits.astype(np.float64), self.t_emotion)
-        seg_max, seg_arg = segment_max_probs(preds, self.t_distress)
-        has_seg = preds.segment_logits is not None
-        fires = policy.fires(dprobs, seg_max if has_seg else None)
-        seg_only = fires & ~policy.fires(dprobs) if has_seg else np.zeros_like(fires)
-        rule_names = policy.rule_names
-        dtop = dprobs.argmax(1)
-        etop = eprobs.argmax(1)
-        dscore = 1.0 - dprobs[:, self._control] if self._control is not None else np.full(len(dprobs), np.nan)
-        dl, el = self.distress_labels, self.emotion_labels
-        dlist, elist = dprobs.tolist(), eprobs.tolist()
-        out = []
-        for i in range(len(preds)):
-            if i in errors:
-                out.append(PostResult(status=f"error: {errors[i]}", n_tokens=int(preds.n_tokens[i])))
-                continue
-            names = [rule_names[k] for k in np.nonzero(fires[i])[0]]
-            read_end = None
-            if enc[i].truncated and enc[i].offsets:  # the last character of the last window read
-                n_read = enc[i].starts[-1] + len(enc[i].windows[-1]) - self._n_special()
-                read_end = enc[i].offsets[max(0, min(n_read, len(enc[i].offsets)) - 1)][1]
-            span, tscore, smax = None, math.nan, {}
-            if has_seg and seg_arg[i, 0] >= 0:
-                smax = dict(zip(dl, seg_max[i].tolist(), strict=True))
-                if self._crisis is not None:
-                    a, b = enc[i].segment_tokens[int(seg_arg[i, self._crisis])]
-                    span = char_span(enc[i].offsets, a, b)
-                    tscore = float(seg_max[i, self._crisis])
-            out.append(
-                PostResult(
-                    status="truncated" if preds.truncated[i] else "ok",
-                    category=dl[dtop[i]],
-                    distress_probs=dict(zip(dl, dlist[i], strict=True)),
-                    distress_score=float(dscore[i]),
-                    segment_max=smax,
-                    trigger_span=span,
-                    trigger_score=tscore,
-                    read_end=read_end,
-                    flagged=bool(names),
-                    flag_rules=names,
-                    segment_rules=[rule_names[k] for k in np.nonzero(seg_only[i])[0]],
-                    emotion=el[etop[i]],
-                    emotion_probs=dict(zip(el, elist[i], strict=True)),
-                    valence=float(preds.valence[i]),
-                    intensity=float(preds.intensity[i]),
-                    n_tokens=int(preds.n_tokens[i]),
-                )
-            )
-        return out
 
 
 def _finite_rows(p: Predictions) -> np.ndarray:

@@ -40,25 +40,22 @@ from .export_stream import check_xlsx_rows
 from .loaded_model import LoadedModel
 from .results import REVIEW_STATUSES, PostResult
 from .review_store import Review, ReviewStore, post_keys
-from .reviews import merge_reviews, open_reviews
+from .reviews import apply_review, is_reviewed, merge_reviews, open_reviews, review_of
 from .run_record import EXPORT_ROWS, OUTPUT_SUFFIXES, check_output, now_iso, run_info  # noqa: F401 (the session's names)
+from .session_explain import SessionExplanations
 from .tasks import TaskState
 from .triage import CRISIS_RULES, Counts, concern_order, set_concern_ranks
 
 if TYPE_CHECKING:
-    from .explanation import Explanation
     from .flags import FlagPolicy
     from .readers import InputTable
-
-EXPLAIN_MODES = ("none", "flagged", "all")
-EXPLAIN_CHUNK = 32  # posts per attribution call (bounded memory; progress and cancel between calls)
 
 
 class SessionError(RuntimeError):
     """A step asked for something the session does not have yet (a model, an input, all scores)."""
 
 
-class ScoringSession:
+class ScoringSession(SessionExplanations):
     """One input, its results and review, scored and flagged with one model (see the module doc).
 
     model: the model to score with (None: set one later with `set_model`; a reopened export can be
@@ -111,6 +108,12 @@ class ScoringSession:
                 except PolicyError:  # a rule without PR points keeps its stored threshold
                     pass
         self.model, self.policy, self._probs = model, policy, None
+
+    def _need_model(self, why: str) -> LoadedModel:
+        """The model; raises SessionError(`why`) when there is none."""
+        if self.model is None:
+            raise SessionError(why)
+        return self.model
 
     def set_target_recall(self, rule: str, recall: float) -> int:
         """Move a rule to a validation target recall and re-flag every result at once (no
@@ -264,7 +267,7 @@ class ScoringSession:
         Raises SessionError without a model or an input."""
         if self.model is None or self.table is None:
             raise SessionError("scoring needs a model and an input")
-        kept = {i: _review_of(r) for i, r in enumerate(self.results) if r is not None and _reviewed(r)}
+        kept = {i: review_of(r) for i, r in enumerate(self.results) if r is not None and is_reviewed(r)}
         if self.store is not None:
             stored = self.store.all()
             kept.update({i: stored[k] for i, k in enumerate(self.keys) if k in stored})
@@ -279,9 +282,7 @@ class ScoringSession:
     def iter_scores(self, state: TaskState | None = None) -> Iterator[tuple[int, list[PostResult]]]:
         """Score every post (worker-safe): yields (start row, results of that chunk) in input order;
         hand each to `add_scores`. Progress goes to `state`; raises Cancelled when it is cancelled."""
-        model = self.model
-        if model is None:
-            raise SessionError("scoring needs a model")
+        model = self._need_model("scoring needs a model")
         chunks = model.scorer.iter_score(self.texts, state, self.policy)
         while True:
             with model.lock:
@@ -301,7 +302,7 @@ class ScoringSession:
         for i, r in enumerate(chunk, start):
             rev = self._kept.get(i)
             if rev is not None:
-                _apply_review(r, rev)
+                apply_review(r, rev)
             if self.results[i] is not None:
                 self.counts.add(self.results[i], -1)
             self.results[i] = r
@@ -387,7 +388,7 @@ class ScoringSession:
         if r is None:
             return False
         unchanged = (r.review_status, r.review_note) == (status, note)
-        if unchanged and (not _reviewed(r) or r.reviewer == reviewer):
+        if unchanged and (not is_reviewed(r) or r.reviewer == reviewer):
             return False
         self.counts.reviewed -= r.review_status != "unreviewed"
         r.review_status, r.review_note, r.reviewer = status, note, reviewer
@@ -404,82 +405,6 @@ class ScoringSession:
                 self.store.compact()
             except OSError:  # compaction is tidying; the journal as it is stays valid
                 pass
-
-    # ------------------------------------------------------------------ explaining
-
-    def explain_target(self, row: int) -> tuple[str, str]:
-        """(head, class) a post's words are explained for by default: the flag policy's
-        `explain_class` at the current thresholds; without a model, the post's category."""
-        from .flags import PolicyError
-
-        r = self.results[row]
-        if self.policy is not None and r is not None and r.scored:
-            try:
-                return "distress", self.policy.explain_class(r)[0]
-            except PolicyError:
-                pass
-        if r is not None and r.category:
-            return "distress", r.category
-        labels = self.labels()[0]
-        return "distress", labels[0] if labels else ""
-
-    def explain(
-        self,
-        rows: Sequence[int],
-        head: str = "distress",
-        classes: Sequence[str] | None = None,
-        state: TaskState | None = None,
-    ) -> list[Explanation]:
-        """Word attributions of posts (worker-safe), one per row, for `classes` (one per row;
-        default: `explain_target`). Raises SessionError without a model, AttributionError."""
-        model = self.model
-        if model is None:
-            raise SessionError("highlights need the model")
-        if classes is None:
-            classes = [self.explain_target(i)[1] if head == "distress" else None for i in rows]
-        with model.lock:
-            return model.explainer().explain([self.texts[i] for i in rows], head, list(classes), state)
-
-    def rows_to_explain(self, mode: str = "flagged") -> list[int]:
-        """Scored rows to explain for `mode` ("flagged" or "all"), most concerning first."""
-        if mode not in EXPLAIN_MODES:
-            raise ValueError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, not {mode!r}")
-        return [
-            i
-            for i in self.concern_order()
-            if mode != "none" and self.results[i].scored and (mode == "all" or self.results[i].flagged)
-        ]
-
-    def iter_explain(
-        self, rows: Sequence[int], state: TaskState | None = None, chunk: int = EXPLAIN_CHUNK
-    ) -> Iterator[list[tuple[int, Explanation]]]:
-        """Explain rows for their default targets in chunks (worker-safe): yields [(row,
-        explanation)] per chunk (hand each to `keep_words`); progress in posts, cancel between chunks."""
-        for s in range(0, len(rows), chunk):
-            if state is not None:
-                state.check()
-            part = list(rows[s : s + chunk])
-            yield list(zip(part, self.explain(part), strict=True))
-            if state is not None:
-                state.set_progress(min(s + chunk, len(rows)), len(rows))
-
-    def keep_words(self, row: int, explanation: Explanation) -> bool:
-        """Keep an explanation's word scores on its result for the export, when it explains the
-        post's default target (returns whether it did)."""
-        r = self.results[row]
-        if r is None or (explanation.head, explanation.target_class) != self.explain_target(row):
-            return False
-        r.words, r.attribution_target = list(explanation.words), explanation.target
-        return True
-
-    def explain_posts(self, mode: str = "flagged", state: TaskState | None = None) -> int:
-        """Explain every flagged (or every scored) post on this thread; returns how many."""
-        rows = self.rows_to_explain(mode)
-        for part in self.iter_explain(rows, state):
-            for i, e in part:
-                self.keep_words(i, e)
-        self.explain_mode = mode
-        return len(rows)
 
     # ------------------------------------------------------------------ record and export
 
@@ -515,15 +440,3 @@ class ScoringSession:
         for r in self.results:
             if r is not None:
                 self.counts.add(r)
-
-
-def _reviewed(r: PostResult) -> bool:
-    return r.review_status != "unreviewed" or bool(r.review_note)
-
-
-def _review_of(r: PostResult) -> Review:
-    return Review(r.review_status, r.review_note, r.reviewer, r.review_time)
-
-
-def _apply_review(r: PostResult, rev: Review) -> None:
-    r.review_status, r.review_note, r.reviewer, r.review_time = rev.status, rev.note, rev.reviewer, rev.time
