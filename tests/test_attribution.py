@@ -332,7 +332,7 @@ def test_the_word_the_model_relies_on_scores_top(tiny_checkpoint, head):
         [text], head=head, target_class="anxiety" if head == "distress" else None
     )
     (best,) = top_words(exp, 1)
-    assert best.word == "hopeless," and text[best.start : best.end] == "hopeless,"
+    assert best.word == "hopeless" and text[best.start : best.end] == "hopeless"  # not its comma
     assert best.start == text.index("hopeless")
     others = [w for w in exp.words if w.start != best.start]
     assert best.score > 0 and max(abs(w.score) for w in others) < 1e-3 * best.score

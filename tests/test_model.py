@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 
 import numpy as np
@@ -14,7 +15,13 @@ from cmhl.config import EMOTIONS, ConfigError, LongTextConfig, TrainConfig, defa
 from cmhl.data import DataError, read_distress_csv, read_emotion_file
 from cmhl.inference import predict_texts
 from cmhl.losses import cmhl_loss, consistency_loss, contradiction_loss, pair_index
-from cmhl.metrics import binary_rates, classification_report, contradiction_rate
+from cmhl.metrics import (
+    auc_interval,
+    binary_rates,
+    classification_report,
+    contradiction_rate,
+    wilson_interval,
+)
 from cmhl.windows import encode_posts, window_starts
 
 PAIRS = pair_index(list(EMOTIONS))
@@ -104,6 +111,29 @@ def test_contradiction_rate_counts_posts_with_both_sides_above_threshold():
 def test_binary_rates_hand_computed():
     r = binary_rates(np.array([0.9, 0.8, 0.3, 0.2]), np.array([True, False, True, False]), 0.5)
     assert (r["recall"], r["precision"], r["specificity"]) == (0.5, 0.5, 0.5)
+    assert r["recall_ci"] == pytest.approx(list(wilson_interval(1, 2)))
+
+
+def test_wilson_interval_matches_newcombe_1998():
+    # Newcombe, Statistics in Medicine 1998, Table I (method 3, the Wilson score interval)
+    assert wilson_interval(81, 263) == pytest.approx((0.2553, 0.3662), abs=5e-5)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=5e-5)
+    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=5e-5)
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+
+
+def test_auc_interval_covers_the_true_auc_about_95_in_100_times():
+    # two normal score distributions one SD apart: true AUC = Phi(1 / sqrt(2)) = 0.7602
+    rng = np.random.default_rng(0)
+    true_auc, hits = 0.760250, 0
+    for _ in range(300):
+        pos, neg = rng.normal(1, 1, 66), rng.normal(0, 1, 541)  # stb validation's class sizes
+        s = np.r_[pos, neg]
+        y = np.r_[np.ones(66, bool), np.zeros(541, bool)]
+        lo, hi = auc_interval(s, y)
+        hits += lo <= true_auc <= hi
+    assert 0.91 <= hits / 300 <= 0.98
+    assert all(math.isnan(x) for x in auc_interval(np.arange(10.0), np.zeros(10, bool)))
 
 
 def test_threshold_is_the_highest_meeting_the_target_recall():
@@ -278,3 +308,49 @@ def test_recipe_with_a_wrong_key_names_it(tmp_path):
     r.write_text("epochs = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="epochs"):
         TrainConfig.from_toml(r)
+
+
+def test_card_intervals_come_from_stored_intervals_or_counts():
+    from cmhl.card import comparison_tables, interval
+
+    flags = {"recall": 0.9, "precision": 0.5, "specificity": 0.8, "tp": 90, "fp": 90, "fn": 10, "tn": 360}
+    m = {
+        "distress_test": {"macro_f1": 0.75, "flags": {"suicidewatch": flags}},
+        "stb_test": {
+            "n_crisis": 110,
+            "n_other": 908,
+            "suicidewatch_recall": 0.9,
+            "suicidewatch_auc": 0.89,
+            "any_rule_flagged_other": 0.37,
+            "suicidewatch_auc_ci": [0.86, 0.92],
+            "any_rule_flagged_crisis": 0.92,
+            "flags": {"suicidewatch": {"flagged_crisis": 0.9, "flagged_other": 0.36}},
+        },
+    }
+    assert interval(m, ("distress_test", "flags", "suicidewatch", "recall")) == wilson_interval(90, 100)
+    assert interval(m, ("distress_test", "flags", "suicidewatch", "precision")) == wilson_interval(90, 180)
+    assert interval(m, ("stb_test", "any_rule_flagged_other")) == wilson_interval(336, 908)
+    assert interval(m, ("stb_test", "suicidewatch_auc")) == (0.86, 0.92)
+    assert interval(m, ("distress_test", "macro_f1")) is None  # no interval without predictions
+    assert interval(m, ("emotion_test", "macro_f1")) is None  # not measured
+    row = next(r for r in comparison_tables(m, ["suicidewatch"])["HEADLINE"].splitlines() if "ROC-AUC" in r)
+    assert row.endswith("| 0.8600–0.9200 |")
+
+
+def test_evaluate_summary_prints_the_intervals():
+    from cmhl_desktop.commands.evaluate import summary
+
+    rates = binary_rates(np.r_[np.ones(9), np.zeros(11)], np.r_[np.ones(10, bool), np.zeros(10, bool)], 0.5)
+    rep = {
+        "task": "distress",
+        "split": "val",
+        "n": 20,
+        "accuracy": 0.9,
+        "macro_f1": 0.9,
+        "weighted_f1": 0.9,
+        "macro_recall": 0.9,
+        "per_class": {},
+        "flags": {"suicidewatch": rates},
+    }
+    lo, hi = wilson_interval(9, 10)
+    assert f"recall 0.9000 (95% CI {lo:.3f}-{hi:.3f})" in summary(rep)

@@ -25,17 +25,27 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _ci(d: dict, key: str) -> str:
+    """ " (95% CI 0.851-0.947)" when the report holds the interval of `key`, else ""."""
+    lo_hi = d.get(f"{key}_ci")
+    return f" (95% CI {lo_hi[0]:.3f}-{lo_hi[1]:.3f})" if lo_hi and lo_hi[0] == lo_hi[0] else ""
+
+
 def summary(rep: dict) -> str:
+    """The report in a few lines; proportions carry their 95% intervals (Wilson; AUC: DeLong)."""
     if rep["task"] == "stb":
         lines = [
-            f"stb / {rep['split']}: n={rep['n']} ({rep['n_crisis']} with suicidal content)  "
-            f"suicidewatch recall {rep['suicidewatch_recall']:.4f}  ROC-AUC {rep['suicidewatch_auc']:.4f}  "
-            f"other posts flagged by any rule {rep['any_rule_flagged_other']:.4f}"
+            f"stb / {rep['split']}: n={rep['n']} ({rep['n_crisis']} with suicidal content)",
+            f"  suicidewatch recall {rep['suicidewatch_recall']:.4f}{_ci(rep, 'suicidewatch_recall')}",
+            f"  ROC-AUC {rep['suicidewatch_auc']:.4f}{_ci(rep, 'suicidewatch_auc')}",
+            f"  other posts flagged by any rule {rep['any_rule_flagged_other']:.4f}"
+            f"{_ci(rep, 'any_rule_flagged_other')}",
         ]
         for name, f in rep["flags"].items():
             lines.append(
-                f"  flag {name}: threshold {f['threshold']:.4f}  flags {f['flagged_crisis']:.4f} of posts "
-                f"with suicidal content, {f['flagged_other']:.4f} of the others"
+                f"  flag {name}: threshold {f['threshold']:.4f}  flags {f['flagged_crisis']:.4f}"
+                f"{_ci(f, 'flagged_crisis')} of posts with suicidal content, {f['flagged_other']:.4f}"
+                f"{_ci(f, 'flagged_other')} of the others"
             )
         return "\n".join(lines)
     lines = [
@@ -53,8 +63,9 @@ def summary(rep: dict) -> str:
         )
     for name, f in rep.get("flags", {}).items():
         lines.append(
-            f"  flag {name}: threshold {f['threshold']:.4f}  recall {f['recall']:.4f}  "
-            f"precision {f['precision']:.4f}  specificity {f['specificity']:.4f}"
+            f"  flag {name}: threshold {f['threshold']:.4f}  recall {f['recall']:.4f}{_ci(f, 'recall')}  "
+            f"precision {f['precision']:.4f}{_ci(f, 'precision')}  "
+            f"specificity {f['specificity']:.4f}{_ci(f, 'specificity')}"
         )
     return "\n".join(lines)
 

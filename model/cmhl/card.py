@@ -25,6 +25,7 @@ import numpy as np
 
 from .checkpoint import load_checkpoint, write_manifest
 from .inference import predict_texts, segment_max_probs, softmax
+from .metrics import wilson_interval
 
 LADDER = [
     ("ce", "plain cross-entropy (emotion head only)"),
@@ -207,8 +208,41 @@ def _f(x, nd=4) -> str:
     return "—" if x is None else f"{x:.{nd}f}"
 
 
+def _span(ci, fmt) -> str:
+    if ci is None or ci[0] != ci[0]:
+        return "—"
+    return f"{fmt(ci[0])}–{fmt(ci[1])}"
+
+
+def interval(m: dict, path: tuple) -> tuple[float, float] | None:
+    """The 95% interval of the figure at `path` in a metrics dict: the one `cmhl evaluate` stored
+    (`<figure>_ci`), else a Wilson interval from the stored counts (a flag rule's tp/fp/fn/tn, stb's
+    class sizes); None for a figure without one (macro-F1, or an AUC measured before intervals)."""
+    d = m
+    for k in path[:-1]:
+        d = d.get(k, {}) if isinstance(d, dict) else {}
+    key = path[-1]
+    if not isinstance(d, dict) or d.get(key) is None:
+        return None
+    if d.get(f"{key}_ci"):
+        return tuple(d[f"{key}_ci"])
+    if {"tp", "fp", "fn", "tn"} <= set(d):
+        k, n = {
+            "recall": (d["tp"], d["tp"] + d["fn"]),
+            "precision": (d["tp"], d["tp"] + d["fp"]),
+            "specificity": (d["tn"], d["tn"] + d["fp"]),
+        }.get(key, (None, None))
+        return wilson_interval(k, n) if n else None
+    stb = m.get("stb_test", {})
+    n = {"suicidewatch_recall": stb.get("n_crisis"), "any_rule_flagged_other": stb.get("n_other")}.get(key)
+    if path[0] == "stb_test" and n:
+        return wilson_interval(round(d[key] * n), n)
+    return None
+
+
 def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> dict[str, str]:
-    """HEADLINE (every target, this checkpoint beside the previous one), STB and BEHAVIOUR tables."""
+    """HEADLINE (every target, this checkpoint beside the previous one, with this checkpoint's 95%
+    intervals), STB and BEHAVIOUR tables."""
     prev = m.get("previous", {})
     pname = prev.get("name", "previous")
 
@@ -219,7 +253,10 @@ def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> di
             d = d[k]
         return d
 
-    rows = [f"| figure | target | {pname} | {name} |", "|---|---|---|---|"]
+    rows = [
+        f"| figure | target | {pname} | {name} | {name}: 95% interval |",
+        "|---|---|---|---|---|",
+    ]
     spec = [
         ("stb test: suicidewatch recall (label 1)", "≥ 0.90", ("stb_test", "suicidewatch_recall"), _f),
         (
@@ -258,13 +295,19 @@ def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> di
         ("emotion test: weighted-F1", "report", ("emotion_test", "weighted_f1"), _f),
     ]
     for label, target, path, fmt in spec:
-        rows.append(f"| {label} | {target} | {fmt(pick(prev, *path))} | {fmt(pick(m, *path))} |")
+        ci = interval(m, path)
+        rows.append(
+            f"| {label} | {target} | {fmt(pick(prev, *path))} | {fmt(pick(m, *path))} | {_span(ci, fmt)} |"
+        )
     beh, pbeh = m.get("behaviour", {}), prev.get("behaviour", {})
     for kind, e in beh.get("kinds", {}).items():
         old = pbeh.get("kinds", {}).get(kind, {})
+        ci = None
+        if e.get("n") and e.get("pass_rate") is not None:
+            ci = wilson_interval(round(e["pass_rate"] * e["n"]), e["n"])
         rows.append(
             f"| behaviour suite: {kind} ({e.get('expect', '')}) | {e.get('target', '≥ 95%')} "
-            f"| {_pct(old.get('pass_rate'))} | {_pct(e.get('pass_rate'))} |"
+            f"| {_pct(old.get('pass_rate'))} | {_pct(e.get('pass_rate'))} | {_span(ci, _pct)} |"
         )
     out = {"HEADLINE": "\n".join(rows)}
 

@@ -12,7 +12,15 @@ from .config import ModelConfig
 from .data import Example, distress_path, emotion_path, load_task, sha256_file
 from .inference import Predictions, predict_texts, segment_max_probs, softmax
 from .losses import pair_index
-from .metrics import binary_rates, classification_report, contradiction_rate, roc_auc, valence_agreement
+from .metrics import (
+    auc_interval,
+    binary_rates,
+    classification_report,
+    contradiction_rate,
+    roc_auc,
+    valence_agreement,
+    wilson_interval,
+)
 from .triage_data import read_stb, stb_path
 
 
@@ -47,10 +55,15 @@ def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, 
 def stb_report(probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: Calibration) -> dict:
     """Flags on everyday forum text (../shared/data/stb, Low et al.): each rule's flagged share of
     label-1 posts (its recall there) and of label-0 posts, the share of label-0 posts flagged by any
-    rule, and the ROC-AUC of the suicidewatch score."""
+    rule, and the ROC-AUC of the suicidewatch score; each with its 95% interval (`..._ci`: Wilson for
+    shares, DeLong for the AUC)."""
     labels = cfg.distress_labels
     rep: dict = {"n": int(len(crisis)), "n_crisis": int(crisis.sum()), "n_other": int((~crisis).sum())}
     fired = np.zeros(len(crisis), dtype=bool)
+
+    def ci(hit: np.ndarray, on: np.ndarray) -> list[float]:
+        return list(wilson_interval(int(hit[on].sum()), int(on.sum())))
+
     rep["flags"] = {}
     for r in calib.rules:
         sc = r.scores(probs, labels, segment_max)
@@ -60,13 +73,19 @@ def stb_report(probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: 
             "threshold": float(r.threshold),
             "flagged_crisis": float(hit[crisis].mean()) if crisis.any() else 0.0,
             "flagged_other": float(hit[~crisis].mean()) if (~crisis).any() else 0.0,
+            "flagged_crisis_ci": ci(hit, crisis),
+            "flagged_other_ci": ci(hit, ~crisis),
             "segments": r.segments,
         }
         if r.kind == "class" and r.cls == "suicidewatch":
             rep["suicidewatch_recall"] = rep["flags"][r.name]["flagged_crisis"]
+            rep["suicidewatch_recall_ci"] = rep["flags"][r.name]["flagged_crisis_ci"]
             rep["suicidewatch_auc"] = roc_auc(sc, crisis)
+            rep["suicidewatch_auc_ci"] = list(auc_interval(sc, crisis))
     rep["any_rule_flagged_other"] = float(fired[~crisis].mean()) if (~crisis).any() else 0.0
     rep["any_rule_flagged_crisis"] = float(fired[crisis].mean()) if crisis.any() else 0.0
+    rep["any_rule_flagged_other_ci"] = ci(fired, ~crisis)
+    rep["any_rule_flagged_crisis_ci"] = ci(fired, crisis)
     return rep
 
 
