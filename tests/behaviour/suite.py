@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from cmhl.metrics import wilson_interval
+
 from .filler import ALL_FILLER
 from .posts_crisis import CRISIS_SHORT, CRISIS_STATEMENTS, NEGATED, PAST_RESOLVED
 from .posts_everyday import EVERYDAY, IDIOMS, NO_CONTENT_OTHER, NO_CONTENT_STRICT
@@ -299,7 +301,8 @@ def _fmt(x: float, digits: int = 2) -> str:
 
 
 def markdown_table(reports: dict[str, SuiteReport]) -> str:
-    """Per-kind table, models side by side: n, pass rate (passed/n) and mean suicidewatch score."""
+    """Per-kind table, models side by side: n, pass rate (passed/n; 95% Wilson interval) and mean
+    suicidewatch score."""
     names = list(reports)
     first = reports[names[0]]
     head = ["kind", "expected", "bar", "n"]
@@ -310,7 +313,8 @@ def markdown_table(reports: dict[str, SuiteReport]) -> str:
         cells = [row.kind, row.expect, f"{BARS[row.kind]:.2f}", str(row.n)]
         for name in names:
             r = reports[name].row(row.kind)
-            cells += [f"{_fmt(r.rate)} ({r.passed}/{r.n})", _fmt(r.mean_sw, 3)]
+            lo, hi = wilson_interval(r.passed, r.n)
+            cells += [f"{_fmt(r.rate)} ({r.passed}/{r.n}; {_fmt(lo)}-{_fmt(hi)})", _fmt(r.mean_sw, 3)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

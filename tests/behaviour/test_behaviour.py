@@ -150,6 +150,8 @@ def test_runner_judges_each_kind_by_its_rule():
     assert len(nothing.failures("crisis_short")) == nothing.row("crisis_short").n
     table = everything.to_markdown()
     assert table.count("\n") == len(suite.KINDS) + 1 and "crisis_diluted" in table
+    n = everything.row("crisis_short").n
+    assert f"1.00 ({n}/{n}; {suite.wilson_interval(n, n)[0]:.2f}-1.00)" in table  # with its interval
     cells = everything.breakdown()
     assert sum(n for n, _ in cells.values()) == everything.row("crisis_diluted").n
 
