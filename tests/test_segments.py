@@ -268,3 +268,30 @@ def test_contrast_examples_label_stated_crisis_wording_apart_from_negated_past_a
             assert s.strip() and "{" not in s and "}" not in s
     negated = [contrast_sentence("negated", random.Random(k)) for k in range(30)]
     assert all(any(w in s.lower() for w in ("not", "never", "won't", "dont", "no plans")) for s in negated)
+
+
+def test_stb_report_counts_flags_per_source_and_gives_intervals():
+    from cmhl.calibration import Calibration
+    from cmhl.evaluation import stb_report
+    from cmhl.metrics import wilson_interval
+
+    labels = ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
+    cfg = ModelConfig(encoder={}, distress_labels=labels)
+    sw = FlagRule("suicidewatch", "class", "suicidewatch", 0.9, threshold=0.5)
+    probs = np.full((6, 5), 0.05)
+    probs[:, 4] = 0.8
+    probs[[0, 1, 3], 1] = 0.9  # suicidewatch fires on posts 0, 1 and 3
+    crisis = np.array([True, False, False, False, True, False])
+    sources = ["chat", "chat", "chat", "thread", "thread", "thread"]
+    rep = stb_report(probs, np.full((6, 5), np.nan), crisis, cfg, Calibration(rules=[sw]), sources)
+    assert rep["any_rule_flagged_other"] == pytest.approx(2 / 4)
+    assert rep["any_rule_flagged_other_ci"] == pytest.approx(list(wilson_interval(2, 4)))
+    chat, thread = rep["by_source"]["chat"], rep["by_source"]["thread"]
+    assert (chat["n_crisis"], chat["n_other"], chat["any_rule_flagged_other"]) == (1, 2, 0.5)
+    assert (thread["n_other"], thread["any_rule_flagged_other"], thread["any_rule_flagged_crisis"]) == (
+        2,
+        0.5,
+        0.0,
+    )
+    lo, hi = rep["suicidewatch_auc_ci"]
+    assert lo <= rep["suicidewatch_auc"] <= hi

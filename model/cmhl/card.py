@@ -327,6 +327,23 @@ def comparison_tables(m: dict, rules: list[str], name: str = "this model") -> di
                 g = pstb.get("flags", {}).get(r, {})
                 pa, pb = g.get("flagged_crisis"), g.get("flagged_other")
             rows.append(f"| {r} | {_pct(a)} | {_pct(b)} | {_pct(pa)} | {_pct(pb)} |")
+        by = stb.get("by_source")
+        if by:  # where the false flags are: general chatter, or threads where suicide is discussed
+            rows += [
+                "",
+                "By source (the stb set's own subsets; sources with crisis comments are threads where "
+                "suicide is discussed):",
+                "",
+                "| source | posts without suicidal content | flagged by any rule | 95% interval "
+                "| posts with suicidal content | flagged by any rule |",
+                "|---|---|---|---|---|---|",
+            ]
+            for src, g in by.items():
+                ci = g.get("any_rule_flagged_other_ci")
+                rows.append(
+                    f"| {src} | {g['n_other']} | {_pct(g['any_rule_flagged_other'])} | {_span(ci, _pct)} "
+                    f"| {g['n_crisis']} | {_pct(g['any_rule_flagged_crisis'])} |"
+                )
         out["STB"] = "\n".join(rows)
     else:
         out["STB"] = "(not measured)"

@@ -24,7 +24,9 @@ from .metrics import (
 from .triage_data import read_stb, stb_path
 
 
-def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, calib: Calibration) -> dict:
+def task_report(
+    task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, calib: Calibration, sources=None
+) -> dict:
     if task == "emotion":
         probs = softmax(preds.emotion_logits, calib.temperatures.get("emotion", 1.0))
         rep = classification_report(y, probs.argmax(1), cfg.emotion_labels)
@@ -36,7 +38,7 @@ def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, 
     probs = softmax(preds.distress_logits, T)
     smax = segment_max_probs(preds, T)[0]
     if task == "stb":  # y: 1 = suicidal thoughts or behaviours; every rule should stay off label 0
-        return stb_report(probs, smax, y.astype(bool), cfg, calib)
+        return stb_report(probs, smax, y.astype(bool), cfg, calib, sources)
     rep = classification_report(y, probs.argmax(1), cfg.distress_labels)
     rep["flags"] = {
         r.name: {
@@ -52,11 +54,15 @@ def task_report(task: str, preds: Predictions, y: np.ndarray, cfg: ModelConfig, 
     return rep
 
 
-def stb_report(probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: Calibration) -> dict:
+def stb_report(
+    probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: Calibration, sources=None
+) -> dict:
     """Flags on everyday forum text (../shared/data/stb, Low et al.): each rule's flagged share of
     label-1 posts (its recall there) and of label-0 posts, the share of label-0 posts flagged by any
     rule, and the ROC-AUC of the suicidewatch score; each with its 95% interval (`..._ci`: Wilson for
-    shares, DeLong for the AUC)."""
+    shares, DeLong for the AUC). With `sources` (the stb `source` of each post): the same shares per
+    source (`by_source`), so that false flags on general chatter and on threads about suicide are
+    told apart."""
     labels = cfg.distress_labels
     rep: dict = {"n": int(len(crisis)), "n_crisis": int(crisis.sum()), "n_other": int((~crisis).sum())}
     fired = np.zeros(len(crisis), dtype=bool)
@@ -86,6 +92,18 @@ def stb_report(probs, segment_max, crisis: np.ndarray, cfg: ModelConfig, calib: 
     rep["any_rule_flagged_crisis"] = float(fired[crisis].mean()) if crisis.any() else 0.0
     rep["any_rule_flagged_other_ci"] = ci(fired, ~crisis)
     rep["any_rule_flagged_crisis_ci"] = ci(fired, crisis)
+    if sources is not None:
+        src = np.asarray(sources)
+        rep["by_source"] = {}
+        for name in sorted(set(src.tolist())):
+            on = src == name
+            rep["by_source"][name] = {
+                "n_crisis": int((on & crisis).sum()),
+                "n_other": int((on & ~crisis).sum()),
+                "any_rule_flagged_crisis": float(fired[on & crisis].mean()) if (on & crisis).any() else None,
+                "any_rule_flagged_other": float(fired[on & ~crisis].mean()) if (on & ~crisis).any() else None,
+                "any_rule_flagged_other_ci": ci(fired, on & ~crisis),
+            }
     return rep
 
 
@@ -95,17 +113,21 @@ def evaluate(
     """Evaluate a LoadedCheckpoint on one task and split; the data file's sha256 is recorded."""
     cfg: ModelConfig = ckpt.config
     data_dir = Path(data_dir)
+    sources = None
     if task == "stb":
-        examples = [Example(r.text, r.label) for r in read_stb(stb_path(data_dir), split)]
+        rows = read_stb(stb_path(data_dir), split)
+        examples = [Example(r.text, r.label) for r in rows]
+        sources = [r.source for r in rows]
     else:
         examples = load_task(data_dir, task, split, cfg.emotion_labels, cfg.distress_labels)
     if limit:
         examples = examples[:limit]
+        sources = sources[:limit] if sources is not None else None
     t0 = time.time()
     preds = predict_texts(
         ckpt.model, ckpt.tokenizer, [e.text for e in examples], bf16=bf16, progress=progress
     )
-    rep = task_report(task, preds, np.array([e.label for e in examples]), cfg, ckpt.calibration)
+    rep = task_report(task, preds, np.array([e.label for e in examples]), cfg, ckpt.calibration, sources)
     src = {"emotion": emotion_path(data_dir, split), "distress": distress_path(data_dir)}.get(
         task, stb_path(data_dir)
     )
