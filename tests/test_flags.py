@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from cmhl.calibration import Calibration, FlagRule, pick_threshold, pr_points
+from cmhl.metrics import wilson_interval
 
 from cmhl_desktop.core.flags import FlagPolicy, PolicyError
 from cmhl_desktop.core.results import PostResult
@@ -60,8 +61,14 @@ def test_target_recall_matches_pick_threshold(tiny_checkpoint, target):
         assert policy.target_recall(r.name) == target
         exp = policy.expected(r.name)
         i = r.pr["thresholds"].index(t)  # the threshold is one of the stored points
-        assert exp == {k: r.pr[k][i] for k in ("recall", "precision", "specificity")}
+        assert {k: exp[k] for k in ("recall", "precision", "specificity")} == {
+            k: r.pr[k][i] for k in ("recall", "precision", "specificity")
+        }
         assert exp["recall"] >= target - 1e-12  # the validation recall meets the target
+        tp = round(exp["recall"] * r.pr["positives"])  # intervals from the stored counts
+        assert exp["recall_ci"] == wilson_interval(tp, r.pr["positives"])
+        assert exp["recall_ci"][0] <= exp["recall"] <= exp["recall_ci"][1]
+        assert exp["precision_ci"][0] <= exp["precision"] <= exp["precision_ci"][1]
 
 
 def test_higher_target_recall_never_raises_the_threshold():

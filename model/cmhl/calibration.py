@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .inference import softmax
+from .metrics import wilson_interval
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -82,15 +83,25 @@ class FlagRule:
         return pick_threshold(self.pr, target_recall)
 
     def expected_at(self, threshold: float) -> dict[str, float]:
-        """Validation recall/precision/specificity at a threshold (the nearest stored point at or below)."""
+        """Validation recall/precision/specificity at a threshold (the nearest stored point at or
+        below); with the stored counts (calibrations from 2026-11-30 on) also `recall_ci` and
+        `precision_ci`, their 95% Wilson intervals (`cmhl.metrics.wilson_interval`)."""
         ts = np.asarray(self.pr["thresholds"])
         ok = np.nonzero(ts <= threshold)[0]
         i = int(ok[0]) if len(ok) else len(ts) - 1
-        return {k: float(self.pr[k][i]) for k in ("recall", "precision", "specificity")}
+        out = {k: float(self.pr[k][i]) for k in ("recall", "precision", "specificity")}
+        P, N = self.pr.get("positives"), self.pr.get("negatives")
+        if P and N is not None:
+            tp = round(out["recall"] * P)
+            fp = round((1 - out["specificity"]) * N)
+            out["recall_ci"] = wilson_interval(tp, P)
+            out["precision_ci"] = wilson_interval(tp, tp + fp)
+        return out
 
 
 def pr_points(scores: np.ndarray, positives: np.ndarray, max_points: int = 400) -> dict[str, list[float]]:
-    """Operating points at every distinct score (thinned to max_points), thresholds descending."""
+    """Operating points at every distinct score (thinned to max_points), thresholds descending, and
+    the counts they come from (`positives`, `negatives`: for confidence intervals)."""
     order = np.argsort(-scores, kind="stable")
     s, pos = scores[order], positives[order]
     tp = np.cumsum(pos)
@@ -106,6 +117,8 @@ def pr_points(scores: np.ndarray, positives: np.ndarray, max_points: int = 400) 
         "recall": [float(x) for x in tp_ / P],
         "precision": [float(x) for x in tp_ / np.maximum(tp_ + fp_, 1)],
         "specificity": [float(x) for x in 1 - fp_ / N],
+        "positives": int(pos.sum()),
+        "negatives": int((~pos).sum()),
     }
 
 

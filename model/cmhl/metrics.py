@@ -75,7 +75,8 @@ def wilson_interval(k: float, n: float, z: float = 1.959964) -> tuple[float, flo
     p = k / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    return (0.0 if k <= 0 else lo, 1.0 if k >= n else hi)  # exact ends, not 1 - 1e-16
 
 
 def auc_interval(scores: np.ndarray, positives: np.ndarray, z: float = 1.959964) -> tuple[float, float]:

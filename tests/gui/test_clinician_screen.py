@@ -202,6 +202,7 @@ def test_scope_line_rule_words_and_no_content_count(qtbot, make_window, tmp_path
         assert "in 100" in info.text() and "threshold" not in info.text(), rule
         tip = info.toolTip() + w.flag_panel.spins[rule].toolTip()
         assert "threshold" in info.toolTip()
+        assert "95% interval" in info.toolTip(), "the validation rates carry their uncertainty"
         assert "validation data" in tip and "rarer" in tip, "recall/precision depend on prevalence"
 
 
