@@ -194,3 +194,20 @@ def test_words_for_the_post_on_screen_only_are_recorded_as_some(tiny_checkpoint,
     run = {r[0]: r[1] for r in openpyxl.load_workbook(out)["run"].iter_rows(values_only=True)}
     assert run["explain_mode"] == "some"
     assert run["highlight_words_rows"] == f"1 rows: {row + 1}"
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_reopen_keeps_which_rule_fired_through_one_sentence(tmp_path, fmt):
+    """A post flagged by both rules, suicidewatch through one sentence: the reason cell names the
+    crisis rule first, the rule cell lists rules in policy order; a reopen gives the "one sentence"
+    back to suicidewatch, not to any_distress (found by the new-user test: the reopened window said
+    "any distress: one sentence reads as distress")."""
+    table = read_input(write_input(tmp_path), column="text")
+    res = results()
+    res[0].flag_rules, res[0].segment_rules = ["any_distress", "suicidewatch"], ["suicidewatch"]
+    write = export_xlsx if fmt == "xlsx" else export_csv
+    out = write(table, res, tmp_path / f"out.{fmt}", info(table).set_counts(res), DL, EL)
+    back = read_input(out).results
+    assert back[0].flag_rules == ["any_distress", "suicidewatch"]
+    assert back[0].segment_rules == ["suicidewatch"]
+    assert back[2].segment_rules == []

@@ -243,3 +243,21 @@ def test_explain_class_at_the_current_thresholds():
     assert policy.explain_class(scored) == ("depression", "flag:any_distress")
     with pytest.raises(PolicyError, match="not scored"):
         policy.explain_class(PostResult(status="empty"))
+
+
+def test_explain_class_of_a_post_flagged_by_its_segment_only():
+    """A post whose suicidewatch flag comes from one crisis sentence (its segment), while the whole
+    post reads as control, is explained for suicidewatch, the class it is flagged for: not for
+    control (found by the new-user test: "Red words pushed this post toward control" on a post
+    flagged "suicidewatch: one sentence reads as a crisis")."""
+    labels = ["depression", "suicidewatch", "anxiety", "bipolar", "control"]
+    any_d = FlagRule("any_distress", "not_class", "control", 0.95, threshold=0.5)
+    sw = FlagRule("suicidewatch", "class", "suicidewatch", 0.9, threshold=0.3, segments=True)
+    policy = FlagPolicy(Calibration({"distress": 1.0}, [any_d, sw]), labels)
+    probs = {"depression": 0.1, "suicidewatch": 0.1, "anxiety": 0.1, "bipolar": 0.05, "control": 0.65}
+    segment = {"depression": 0.2, "suicidewatch": 0.6, "anxiety": 0.05, "bipolar": 0.05, "control": 0.1}
+    post = PostResult(distress_probs=probs, segment_max=segment)
+    assert policy.apply(post) == (True, ["suicidewatch"])
+    assert policy.explain_class(post) == ("suicidewatch", "flag:suicidewatch")
+    # the bare probabilities (no segment) still give the top class
+    assert policy.explain_class(probs) == ("control", "top")

@@ -191,8 +191,12 @@ class FlagPolicy:
         fire); when only a "not_class" rule fires (any-distress = 1 - P(control)), the most probable
         class that no not_class rule excludes; otherwise the top class. reason: "flag:<rule>" or
         "top". `row`: a PostResult, a probability vector in label order or a {label: p} mapping.
-        Raises PolicyError for a post without probabilities (not scored)."""
+        Raises PolicyError for a post without probabilities (not scored). A PostResult's segment
+        maxima count as in `apply`: a post flagged by one crisis sentence is explained for that class."""
+        seg = None
         if isinstance(row, PostResult):
+            if row.segment_max:
+                seg = np.asarray([[row.segment_max.get(lab, math.nan) for lab in self.labels]])
             row = row.distress_probs
         if isinstance(row, Mapping):
             row = [row.get(lab, math.nan) for lab in self.labels]
@@ -200,7 +204,7 @@ class FlagPolicy:
         if probs.shape != (len(self.labels),) or not np.isfinite(probs).any():
             raise PolicyError("this post has no distress probabilities (it was not scored)")
         p = np.where(np.isfinite(probs), probs, -1.0)  # a missing probability never wins
-        fired = [r for r, hit in zip(self.rules, self.fires(probs)[0], strict=True) if hit]
+        fired = [r for r, hit in zip(self.rules, self.fires(probs, seg)[0], strict=True) if hit]
         named = [r for r in fired if r.kind == "class"]
         if named:
             best = max(named, key=lambda r: p[self.labels.index(r.cls)])

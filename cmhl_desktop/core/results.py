@@ -143,9 +143,12 @@ def flag_reason(r: PostResult) -> str:
 
 
 def parse_flag_reason(value: object, rules: list[str]) -> list[str]:
-    """The segment rules a `flag_reason` cell names (the inverse of `flag_reason`, by position)."""
+    """The segment rules a `flag_reason` cell names (the inverse of `flag_reason`, by position: its
+    clauses come in `flag_reason`'s order, the crisis rule first, not in the order of `rules`)."""
     parts = str(value or "").split("; ")
-    return [name for name, part in zip(rules, parts, strict=False) if ONE_SENTENCE in part]
+    ordered = sorted(rules, key=lambda n: n not in CRISIS_FIRST)
+    seg = {name for name, part in zip(ordered, parts, strict=False) if ONE_SENTENCE in part}
+    return [name for name in rules if name in seg]
 
 
 def lexicon_text(r: PostResult) -> str:
