@@ -214,3 +214,26 @@ def test_first_format_journals_are_read(tmp_path):
     )
     opened = open_reviews(tmp_path / "data", table, post_keys(POSTS))
     assert opened.by_row[6].note == "from v1" and "1 review restored" in opened.message
+
+
+def test_the_post_id_of_the_reviews_is_remembered_and_a_mismatch_is_said(tmp_path):
+    from cmhl_desktop.core.reviews import open_reviews, remembered_id_column
+
+    data, texts, ids = tmp_path / "app", ["Rain all day.", "I cant sleep."], ["a1", "b2"]
+    t = _write(tmp_path / "p.csv", texts)
+    t.columns, t.id_column = ["post_id", "text"], 0
+    assert remembered_id_column(data, t.source) is None  # never opened
+    opened = open_reviews(data, t, post_keys(texts, ids))
+    opened.store.set(post_keys(texts, ids)[1], 1, "urgent")
+    assert remembered_id_column(data, t.source) == "post_id"
+    t.id_column = None  # reopened with posts recognised by their text
+    again = open_reviews(data, t, post_keys(texts))
+    assert (
+        again.by_row == {}
+        and "id column 'post_id'" in again.message
+        and "1 review of p.csv was" in again.message
+    )
+    assert remembered_id_column(data, t.source) == "post_id"  # still the choice that holds the review
+    t.id_column = 0
+    assert open_reviews(data, t, post_keys(texts, ids)).by_row[1].status == "urgent"
+    assert remembered_id_column(None, t.source) is None  # reviews not kept: nothing to remember

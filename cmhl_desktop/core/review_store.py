@@ -199,10 +199,18 @@ class ReviewStore:
             _fsync_dir(self.folder)
         self._lines += len(entries)
 
-    def write_seen(self, input_sha256: str, keys: Sequence[str]) -> None:
-        """Remember the post keys of this version of the document (atomic)."""
+    def write_seen(self, input_sha256: str, keys: Sequence[str], id_column: str | None = None) -> None:
+        """Remember the post keys of this version of the document and the id column they were made
+        from (None: the post text), atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_text(self.index_path, "sha256 " + input_sha256 + "\n" + "".join(k + "\n" for k in keys))
+        head = "sha256 " + input_sha256 + "\n"
+        if id_column is not None:
+            head += "id_column " + json.dumps(id_column) + "\n"
+        _atomic_text(self.index_path, head + "".join(k + "\n" for k in keys))
+
+    def id_column(self) -> str | None:
+        """The id column the post keys were last made from (None: the post text, or never seen)."""
+        return read_seen_id_column(self.index_path)
 
     def compact(self) -> None:
         """Rewrite the journal with one line per reviewed post, atomically."""
@@ -253,6 +261,23 @@ def read_seen(index_path: Path) -> tuple[str, list[str]] | None:
     if not lines or not lines[0].startswith("sha256 "):
         return None
     return lines[0][7:].strip(), [k for k in lines[1:] if _POST_KEY_RE.match(k)]
+
+
+def read_seen_id_column(index_path: Path) -> str | None:
+    """The `id_column` line of a journal's `.posts` file (None when absent: keys from the text)."""
+    try:
+        with open(index_path, encoding="utf-8") as f:
+            f.readline()
+            line = f.readline()
+    except OSError:
+        return None
+    if not line.startswith("id_column "):
+        return None
+    try:
+        name = json.loads(line[10:])
+    except ValueError:
+        return None
+    return name if isinstance(name, str) else None
 
 
 def journals(data_dir: str | os.PathLike[str] | None) -> list[Path]:

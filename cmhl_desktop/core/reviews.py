@@ -18,7 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .results import PostResult
-from .review_store import Review, ReviewStore, journals, legacy_reviews, read_journal, read_seen
+from .review_store import (
+    Review,
+    ReviewStore,
+    document_key,
+    journals,
+    legacy_reviews,
+    read_journal,
+    read_seen,
+    read_seen_id_column,
+    resolve_data_dir,
+)
 
 
 @dataclass
@@ -85,10 +95,31 @@ def open_reviews(data_dir: str | os.PathLike[str] | None, table, keys: Sequence[
         else:
             _carry_from_other(data_dir, store, keys, where, out)
         stored = store.all()
-    if seen is None or seen[0] != table.sha256:
-        store.write_seen(table.sha256, keys)
+    id_col = getattr(table, "id_column", None)
+    id_name = None if id_col is None else str(table.columns[id_col])
+    before = store.id_column()
     out.by_row = {where[k]: v for k, v in stored.items() if k in where}
+    if stored and not out.by_row and before != id_name:
+        # The reviews were kept under another choice of Post id: say so (or they look lost), and keep
+        # remembering that choice so that the open dialog offers it again.
+        was = "the post text" if before is None else f"the id column '{before}'"
+        out.message = (
+            f"{_n(len(stored), 'review')} of {source.name} {'was' if len(stored) == 1 else 'were'} kept "
+            f"with posts recognised by {was}: "
+            "open the file again with that choice of Post id to see them (nothing was lost)."
+        )
+    elif seen is None or seen[0] != table.sha256 or before != id_name:
+        store.write_seen(table.sha256, keys, id_name)
     return out
+
+
+def remembered_id_column(data_dir, path: str | os.PathLike[str], sheet: str | None = None) -> str | None:
+    """The Post id column this document's reviews were last kept under (None: the post text, or no
+    journal), so that an open dialog can offer the same choice again."""
+    if data_dir is None:  # reviews are not kept
+        return None
+    folder = resolve_data_dir(data_dir) / "reviews"
+    return read_seen_id_column(folder / f"doc-{document_key(path, sheet)}.posts")
 
 
 def _carry_from_other(

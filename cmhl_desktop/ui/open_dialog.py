@@ -42,11 +42,15 @@ class OpenDialog(QDialog):
     and `read_options()` (encoding, header) for `read_input`. Reading errors are shown inside the
     dialog."""
 
-    def __init__(self, path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, path: Path, parent: QWidget | None = None, data_dir=None) -> None:
+        """`data_dir`: where reviews are kept; the Post id this file's reviews were kept under is
+        then preselected (another choice would not show them)."""
         super().__init__(parent)
         from cmhl_desktop.core.readers import COMMON_ENCODINGS, sheet_infos
 
         self.path = Path(path)
+        self.data_dir = data_dir
+        self._id_offered = False  # the remembered Post id was offered once (then the user's choice holds)
         self.table = None  # the preview InputTable
         self._header_user = False  # the header box was set by the user, not by detection
         self.setWindowTitle(f"Open {self.path.name}")
@@ -148,6 +152,18 @@ class OpenDialog(QDialog):
         extra = [j for j in self._joined() if j != main]
         return [main, *extra] if extra else main
 
+    def _remembered_id(self, table) -> int | None:
+        """The index of the column this file's reviews were kept under, if the preview has it."""
+        from cmhl_desktop.core.reviews import remembered_id_column
+
+        self._id_offered = True
+        try:
+            name = remembered_id_column(self.data_dir, self.path, self.sheet())
+        except OSError:
+            return None
+        names = [str(c) for c in table.columns]
+        return names.index(name) if name is not None and name in names else None
+
     def id_column(self) -> int | None:
         """The column chosen to identify posts for their reviews (None: by their text)."""
         return self.id_combo.currentData()
@@ -221,6 +237,8 @@ class OpenDialog(QDialog):
         self.id_combo.addItem("(none: recognise posts by their text)", None)
         for j, c in enumerate(table.columns):
             self.id_combo.addItem(str(c) if str(c) else f"(column {j + 1})", j)
+        if keep is None and not self._id_offered and table.kind != "scored":
+            keep = self._remembered_id(table)
         self.id_combo.setCurrentIndex(max(0, self.id_combo.findData(keep)))
         self.join_list.blockSignals(True)
         self.join_list.clear()

@@ -60,7 +60,7 @@ class OpeningMixin:
             return
         from cmhl_desktop.ui.open_dialog import OpenDialog
 
-        dlg = self.open_dialog = OpenDialog(path, self)
+        dlg = self.open_dialog = OpenDialog(path, self, self.session.data_dir)
 
         def closed(accepted: bool) -> None:
             self.open_dialog = None

@@ -291,3 +291,51 @@ def test_reviews_follow_a_chosen_id_column_when_a_post_is_edited(qtbot, make_win
     open_with_ids()
     assert w.session.results[2].review_status == "needs follow-up"
     assert "1 review carried over, 1 post is new" in w.session.review_message
+
+
+def test_reviews_kept_under_an_id_column_are_offered_again_never_silently_hidden(
+    qtbot, make_window, tmp_path
+):
+    """Found by a new-user test: reopening a file without the Post id its reviews were kept under
+    showed '0 reviewed' and no word. The dialog now preselects that column, and choosing another one
+    says where the reviews are."""
+    import csv
+
+    path = tmp_path / "ids.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(
+            [["post_id", "post"], ["a1", "Rain all day."], ["b2", "I cant sleep at all."]]
+        )
+
+    def open_dialog():
+        w.open_path(path)
+        qtbot.waitUntil(
+            lambda: w.open_dialog is not None and w.open_dialog.id_combo.count() > 1, timeout=10_000
+        )
+        return w.open_dialog
+
+    w = make_window()
+    d = open_dialog()
+    assert d.id_column() is None  # nothing remembered yet: the post text
+    d.id_combo.setCurrentIndex(d.id_combo.findText("post_id"))
+    with qtbot.waitSignal(w.scoring_done, timeout=60_000):
+        d.accept()
+    w.select_input_row(1)
+    w.set_review_status("needs follow-up")
+    answer_prompt(qtbot, w)
+
+    d = open_dialog()
+    assert d.id_combo.currentText() == "post_id", "the Post id the reviews were kept under is offered"
+    d.id_combo.setCurrentIndex(0)  # the user insists on the post text
+    with qtbot.waitSignal(w.scoring_done, timeout=60_000):
+        d.accept()
+    assert all(r.review_status == "unreviewed" for r in w.session.results)
+    assert (
+        "id column 'post_id'" in w.session.review_message and "nothing was lost" in w.session.review_message
+    )
+
+    d = open_dialog()  # still offered: the choice that holds the reviews is not forgotten
+    assert d.id_combo.currentText() == "post_id"
+    with qtbot.waitSignal(w.scoring_done, timeout=60_000):
+        d.accept()
+    assert w.session.results[1].review_status == "needs follow-up"
