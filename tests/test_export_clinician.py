@@ -211,3 +211,38 @@ def test_reopen_keeps_which_rule_fired_through_one_sentence(tmp_path, fmt):
     assert back[0].flag_rules == ["any_distress", "suicidewatch"]
     assert back[0].segment_rules == ["suicidewatch"]
     assert back[2].segment_rules == []
+
+
+def test_reopened_csv_finds_the_single_scored_column_by_its_trigger_offsets(tmp_path):
+    """Found by a new-user test: a csv scored on `body` alone (posts not explained) records its text
+    column nowhere; the reopen guessed title + body and put the underline in the wrong place. The
+    stored trigger characters at their offsets now tell which column was read."""
+    path = tmp_path / "in.csv"
+    bodies = [f"Long day at work number {i}. {CRISIS} The cat slept." for i in range(3)]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "title", "body"])
+        w.writerows([i, f"A title about week {i}", b] for i, b in enumerate(bodies))
+    table = read_input(path, column="body")
+    res = []
+    for b in bodies:
+        a = b.index(CRISIS)
+        res.append(
+            PostResult(
+                category="suicidewatch",
+                distress_probs={c: 0.2 for c in DL},
+                distress_score=0.9,
+                emotion_probs={e: 1 / 6 for e in EL},
+                flagged=True,
+                flag_rules=["suicidewatch"],
+                segment_rules=["suicidewatch"],
+                trigger_span=(a, a + len(CRISIS)),
+                trigger_score=0.9,
+            )
+        )
+    out = export_csv(table, res, tmp_path / "out.csv", info(table).set_counts(res), DL, EL)
+    back = read_input(out)
+    assert back.kind == "scored" and back.text_columns == [2]
+    assert back.texts() == bodies
+    s, e = back.results[1].trigger_span
+    assert back.texts()[1][s:e] == CRISIS
