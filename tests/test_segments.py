@@ -68,6 +68,11 @@ def test_assign_windows_picks_a_window_that_holds_the_whole_segment_most_central
     got = assign_windows([(7, 10), (0, 3), (20, 24)], [0, 6, 12], 10)
     assert got == [(1, 7, 10), (0, 0, 3), (2, 20, 22)]  # the last is clipped at the window's end
     assert assign_windows([(40, 44)], [0, 6], 10) == []  # past the last window: not read
+    # cut by the read limit (window 6 ends at 16): a 1-token piece of a 20-token sentence is not a
+    # segment; 8 tokens of it are (enough to read), and so is a short sentence's half
+    assert assign_windows([(15, 35)], [0, 6], 10) == []
+    assert assign_windows([(8, 28)], [0, 6], 10) == [(1, 8, 16)]
+    assert assign_windows([(14, 18)], [0, 6], 10) == [(1, 14, 16)]
 
 
 def test_pool_segments_is_the_mean_of_the_segment_tokens():

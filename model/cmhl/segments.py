@@ -25,6 +25,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 MAX_SEGMENT_TOKENS = 48
 SEGMENT_STRIDE = 32
+MIN_CUT_TOKENS = 8  # a segment cut by the read limit is kept if it keeps half of itself or this many tokens
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ def assign_windows(
 ) -> list[tuple[int, int, int]]:
     """(window, start, end) for each segment: the window holding most of it, the most central one on
     a tie, and the segment clipped to that window (content-token coordinates of the post). Segments
-    past the last window (a truncated post) are dropped: they were not read."""
+    past the last window (a truncated post) are dropped: they were not read; so is a segment cut by
+    the read limit to less than half of itself and under `MIN_CUT_TOKENS` (found by a new-user test:
+    a one-word piece, "I", became a long post's "most concerning sentence")."""
     out = []
     for s, e in segments:
         best, key = -1, None
@@ -100,7 +103,10 @@ def assign_windows(
                 best, key = k, k_key
         if best >= 0:
             w = window_starts[best]
-            out.append((best, max(s, w), min(e, w + content_len)))
+            lo, hi = max(s, w), min(e, w + content_len)
+            if hi - lo < e - s and 2 * (hi - lo) < e - s and hi - lo < MIN_CUT_TOKENS:
+                continue
+            out.append((best, lo, hi))
     return out
 
 
