@@ -37,7 +37,7 @@ def summary(rep: dict) -> str:
         lines = [
             f"stb / {rep['split']}: n={rep['n']} ({rep['n_crisis']} with suicidal content)",
             f"  suicidewatch recall {rep['suicidewatch_recall']:.4f}{_ci(rep, 'suicidewatch_recall')}",
-            f"  ROC-AUC {rep['suicidewatch_auc']:.4f}{_ci(rep, 'suicidewatch_auc')}",
+            f"  ROC-AUC of the suicidewatch score {rep['suicidewatch_auc']:.4f}{_ci(rep, 'suicidewatch_auc')}",
             f"  other posts flagged by any rule {rep['any_rule_flagged_other']:.4f}"
             f"{_ci(rep, 'any_rule_flagged_other')}",
         ]

@@ -81,7 +81,7 @@ class RunSummary:
     def line(self) -> str:
         """One line for a terminal: rows, flagged, categories, time."""
         cats = ", ".join(f"{k} {v:,}" for k, v in sorted(self.by_category.items(), key=lambda kv: -kv[1]))
-        parts = [f"{self.rows:,} rows"]
+        parts = [f"{self.rows:,} row{'' if self.rows == 1 else 's'}"]
         extra = [f"{self.empty:,} empty"] if self.empty else []
         if self.no_content:
             extra.append(f"{self.no_content:,} with no content")
@@ -96,7 +96,8 @@ class RunSummary:
             parts.append(cats)
         if self.explained:
             parts.append(f"{self.explained:,} explained")
-        parts.append(f"{self.seconds:.1f} s ({self.posts_per_second:.0f} posts/s)")
+        # the rate is over the model's time (scoring_seconds), the seconds are the whole run's
+        parts.append(f"{self.seconds:.1f} s in all (scoring {self.posts_per_second:.0f} posts/s)")
         where = f" (sheet {self.sheet!r})" if self.sheet else ""
         return f"{Path(self.input).name}{where}: " + "; ".join(parts) + f" -> {self.output}"
 

@@ -133,7 +133,14 @@ def highlight_record(
             "numbers below are input rows, as in the app's # column (the first post is 1), not the "
             "sheet's row numbers; each row's cmhl_highlight cell names the highlights it carries",
         ),
-        ("highlight_sentence_rows", f"{len(sentence)} rows: {_row_list(sentence)}" if sentence else "0 rows"),
-        ("highlight_words_rows", f"{len(words)} rows: {_row_list(words)}" if words else "0 rows"),
+        (
+            "highlight_sentence_rows",
+            f"{_rows(len(sentence))}: {_row_list(sentence)}" if sentence else "0 rows",
+        ),
+        ("highlight_words_rows", f"{_rows(len(words))}: {_row_list(words)}" if words else "0 rows"),
         ("row_order", "input" if order is None or list(order) == sorted(order) else "concern"),
     ]
+
+
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
