@@ -673,3 +673,22 @@ def test_cli_explain_says_no_content_instead_of_explaining(tiny_checkpoint_dir, 
         assert rc == 0 and d["status"] == "no content" and d["words"] == []
     rc = main(["explain", "--text", "12345", "--model", str(tiny_checkpoint_dir)])
     assert rc == 0 and "no readable words" in capsys.readouterr().out
+
+
+def test_word_span_keeps_percent_signs_and_abbreviations():
+    from cmhl_desktop.core.explanation import word_span
+
+    def trimmed(w: str) -> str:
+        a, b = word_span(w, 0, len(w))
+        return w[a:b]
+
+    assert [trimmed(w) for w in ("alone,,", "10%", "50%,", "U.S.", "e.g.,", "(hello)", "don't.", "—")] == [
+        "alone",
+        "10%",
+        "50%",
+        "U.S.",
+        "e.g.",
+        "hello",
+        "don't",
+        "—",
+    ]

@@ -81,13 +81,19 @@ class Explanation:
 
 def word_span(text: str, start: int, end: int) -> tuple[int, int]:
     """The span [start, end) of a non-whitespace run without the punctuation at its ends; the whole
-    run when it is punctuation only."""
+    run when it is punctuation only. Kept: a percent or per-mille sign ("10%") and the last full stop
+    of an abbreviation with inner stops ("U.S.")."""
     a, b = start, end
     while a < b and unicodedata.category(text[a]).startswith("P"):
         a += 1
-    while b > a and unicodedata.category(text[b - 1]).startswith("P"):
+    while b > a and unicodedata.category(text[b - 1]).startswith("P") and text[b - 1] not in _KEEP_END:
         b -= 1
+    if a < b < end and text[b] == "." and "." in text[a:b]:
+        b += 1  # "U.S." stays whole
     return (a, b) if a < b else (start, end)
+
+
+_KEEP_END = "%\u2030"  # part of the quantity, not the sentence
 
 
 def words_from_tokens(text: str, tokens: Sequence[TokenScore]) -> list[WordScore]:
