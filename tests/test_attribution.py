@@ -43,9 +43,19 @@ def _is_punct(c: str) -> bool:
 
 
 def trimmed_words(text: str) -> list[str]:
-    """text.split(), each word without the punctuation at its ends (punctuation alone stays whole)."""
-    punct = "".join({c for c in text if _is_punct(c)})
-    return [w.strip(punct) or w for w in text.split()]
+    """text.split(), each word without the punctuation at its ends (punctuation alone stays whole),
+    except a trailing percent/per-mille sign and an abbreviation's last stop ("U.S.")."""
+    out = []
+    for w in text.split():
+        a, b = 0, len(w)
+        while a < b and _is_punct(w[a]):
+            a += 1
+        while b > a and _is_punct(w[b - 1]) and w[b - 1] not in "%\u2030":
+            b -= 1
+        if a < b < len(w) and w[b] == "." and "." in w[a:b]:
+            b += 1
+        out.append(w[a:b] if a < b else w)
+    return out
 
 
 def _check_spans(text, exp):

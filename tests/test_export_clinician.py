@@ -95,7 +95,7 @@ def test_run_sheet_has_the_scope_and_which_rows_carry_which_highlight(exported):
     run = {row[0]: row[1] for row in openpyxl.load_workbook(out)["run"].iter_rows(values_only=True)}
     assert run["scope"] == SCOPE and "not a diagnosis" in SCOPE
     assert run["highlight_sentence_rows"] == "2 rows: 1, 3"
-    assert run["highlight_words_rows"] == "1 rows: 3"
+    assert run["highlight_words_rows"] == "1 row: 3"
     assert "underlined" in run["highlight_legend"]
     assert (
         "input rows" in run["highlight_legend"] and "not the sheet's row numbers" in run["highlight_legend"]
@@ -193,7 +193,7 @@ def test_words_for_the_post_on_screen_only_are_recorded_as_some(tiny_checkpoint,
     out = s.export(tmp_path / "out.xlsx")
     run = {r[0]: r[1] for r in openpyxl.load_workbook(out)["run"].iter_rows(values_only=True)}
     assert run["explain_mode"] == "some"
-    assert run["highlight_words_rows"] == f"1 rows: {row + 1}"
+    assert run["highlight_words_rows"] == f"1 row: {row + 1}"
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])

@@ -180,7 +180,8 @@ def test_reflag_from_the_recall_control_does_not_rescore(qtbot, make_window, tmp
             info = w.flag_panel.infos[rule].toolTip()  # technical figures in the tooltip
             assert f"threshold {policy.threshold(rule):.3f}" in info
             exp = policy.expected(rule)
-            assert f"expected recall {exp['recall']:.2f}, precision {exp['precision']:.2f}" in info
+            assert f"expected recall {exp['recall']:.2f} (95% interval" in info
+            assert f"precision {exp['precision']:.2f} (95% interval" in info
             plain = w.flag_panel.infos[rule].text()
             assert "threshold" not in plain and f"~{round(100 * exp['recall'])} in 100" in plain
             expected = copy.deepcopy(snapshot)
