@@ -76,7 +76,9 @@ class Explanations(QObject):
         super().__init__(jobs)
         self.session, self.jobs, self.detail, self.errors = session, jobs, detail, errors
         self.status = status
-        self.cache: dict[Key, tuple[str, str, str]] = {}
+        # (explanation, rendered, the sentence/reading marks it was rendered with): a re-flag can
+        # change the marks, and the page is then rendered again from the kept explanation
+        self.cache: dict[Key, tuple[object, tuple[str, str, str], dict]] = {}
         self.tokens = False  # show raw subword scores instead of words
         self._wanted: Key | None = None  # the latest request not started yet
         self._screen = threading.Event()  # set while the post on screen waits for (or uses) the model
@@ -98,7 +100,7 @@ class Explanations(QObject):
             self.detail.show_explain_failed("Highlights need the model, which is still loading.")
             return
         key = (row, head, cls, self.tokens)
-        hit = self.cache.get(key)
+        hit = self._cached(key)
         if hit is not None:
             self.detail.show_explanation(row, head, cls, *hit)
             self.ready.emit(row, head, cls)
@@ -107,6 +109,28 @@ class Explanations(QObject):
         self._screen.set()
         self.detail.show_explaining()
         self._start_next()
+
+    def _cached(self, key: Key) -> tuple[str, str, str] | None:
+        """The rendered page of `key`, rendered again when the post's marks changed since (a post
+        unflagged by a lower target keeps no crisis underline; found by a new-user test)."""
+        from cmhl_desktop.ui.detail_view import marks
+
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        expl, shown, was = hit
+        r = self.session.results[key[0]]
+        now = marks(r) if r is not None else {}
+        if now != was:
+            shown = _rendered(self.session, key[0], expl, key[3])
+            self.cache[key] = (expl, shown, now)
+        return shown
+
+    def _store(self, key: Key, expl, shown: tuple[str, str, str]) -> None:
+        from cmhl_desktop.ui.detail_view import marks
+
+        r = self.session.results[key[0]]
+        self.cache[key] = (expl, shown, marks(r) if r is not None else {})
 
     def _start_next(self) -> None:
         key, session = self._wanted, self.session
@@ -125,7 +149,7 @@ class Explanations(QObject):
         def done(out) -> None:
             expl, shown = out
             if gen == session.generation:
-                self.cache[key] = shown
+                self._store(key, expl, shown)
                 session.keep_words(row, expl)
                 self.detail.show_explanation(row, head, cls, *shown)
                 self.ready.emit(row, head, cls)
@@ -182,7 +206,7 @@ class Explanations(QObject):
             if gen != session.generation:
                 return
             for i, expl, shown in items:
-                self.cache[(i, expl.head, expl.target_class, tokens)] = shown
+                self._store((i, expl.head, expl.target_class, tokens), expl, shown)
                 session.keep_words(i, expl)
                 self.detail.show_explanation(i, expl.head, expl.target_class, *shown)
 

@@ -290,3 +290,28 @@ def test_a_partly_read_post_in_the_window(qtbot, make_window, tmp_path):
     row = w.proxy.proxy_row(0)
     assert "partly read" in [b for b, _c in w.proxy.index(row, COL_WHY).data(BADGE_ROLE)]
     assert STOP_MARK.strip() in w.detail.browser.toPlainText()
+
+
+def test_a_post_unflagged_by_a_lower_target_loses_its_underline_in_cached_highlights(
+    qtbot, make_window, posts_csv
+):
+    """Found by a new-user test: the highlights page is cached, and after a re-flag unflagged a post
+    its crisis underline stayed (without the legend). The page is now rendered again from the kept
+    explanation when the post's marks changed, without computing the attributions again."""
+    w = make_window()
+    open_and_score(qtbot, w, posts_csv)
+    row = w.current_input_row()
+    r = w.session.results[row]
+    r.flagged, r.flag_rules, r.trigger_span = True, ["suicidewatch"], (0, 5)
+    w.explanations.clear()
+    with qtbot.waitSignal(w.explanation_ready, timeout=60_000):
+        w._show_current()
+    assert 'name="trigger"' in w.detail.browser.toHtml()
+    calls = []
+    w.session.explain = lambda *a, **k: calls.append(a)  # a cache hit must not explain again
+    r.flagged, r.flag_rules = False, []  # as a re-flag at a lower target leaves it
+    w.detail.show_post(row, w.session.texts[row], r, w.detail.current_target())
+    w.explanations.request(row, *w.detail.current_target())
+    html = w.detail.browser.toHtml()
+    assert 'name="trigger"' not in html and "Underlined" not in w.detail.reason.text()
+    assert calls == [] and "background-color" in html  # the word highlights are still there
