@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import torch
 from cmhl.checkpoint import load_checkpoint
 from data_paths import DATA, ROOT, needs_data
 
@@ -11,8 +12,18 @@ from cmhl_desktop.cli import main as cli_main
 
 
 @needs_data
-def test_smoke_recipe_train_calibrate_evaluate(tmp_path, capsys, no_network):
+def test_smoke_recipe_train_calibrate_evaluate(tmp_path, capsys, no_network, monkeypatch):
     out = tmp_path / "smoke"
+    import cmhl.training
+
+    seen = {}
+    real = cmhl.training.calibrate_model
+
+    def spy(model, *a, **k):  # the weights the thresholds are set on
+        seen.update({n: v.detach().clone() for n, v in model.state_dict().items()})
+        return real(model, *a, **k)
+
+    monkeypatch.setattr(cmhl.training, "calibrate_model", spy)
     assert (
         cli_main(
             [
@@ -29,6 +40,8 @@ def test_smoke_recipe_train_calibrate_evaluate(tmp_path, capsys, no_network):
     )
     ck = load_checkpoint(out)
     assert {r.name for r in ck.calibration.rules} == {"any_distress", "suicidewatch"}
+    shipped = ck.model.state_dict()  # calibrated on exactly the weights that ship (fp16-stored)
+    assert seen and all(torch.equal(seen[n].float(), shipped[n].float()) for n in shipped)
     history = ck.metrics["training"]["history"]
     assert len(history) == 2 and all("val_distress" in h for h in history)
     assert (
