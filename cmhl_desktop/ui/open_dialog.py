@@ -51,6 +51,7 @@ class OpenDialog(QDialog):
         self.path = Path(path)
         self.data_dir = data_dir
         self._id_offered = False  # the remembered Post id was offered once (then the user's choice holds)
+        self._remembered: str | None = None  # the Post id column this file's reviews are kept under
         self.table = None  # the preview InputTable
         self._header_user = False  # the header box was set by the user, not by detection
         self.setWindowTitle(f"Open {self.path.name}")
@@ -162,7 +163,10 @@ class OpenDialog(QDialog):
         except OSError:
             return None
         names = [str(c) for c in table.columns]
-        return names.index(name) if name is not None and name in names else None
+        if name is None or name not in names:
+            return None
+        self._remembered = name
+        return names.index(name)
 
     def id_column(self) -> int | None:
         """The column chosen to identify posts for their reviews (None: by their text)."""
@@ -280,6 +284,8 @@ class OpenDialog(QDialog):
                 lines.append(f"Encoding: {table.encoding} ({how}).")
             if not table.header:
                 lines.append("The first row looks like data: columns are numbered (untick to change).")
+            if self._remembered is not None:
+                lines.append(f"Your reviews of this file are kept under the Post id ‘{self._remembered}’.")
             lines += [f"⚠ {w}" for w in table.warnings + table.notes]
             self.kind_label.setText("<br>".join(html.escape(x) for x in lines))
         self._mark_column(self.column_combo.currentIndex())

@@ -326,6 +326,7 @@ def test_reviews_kept_under_an_id_column_are_offered_again_never_silently_hidden
 
     d = open_dialog()
     assert d.id_combo.currentText() == "post_id", "the Post id the reviews were kept under is offered"
+    assert "kept under the Post id ‘post_id’" in d.kind_label.text(), "and the dialog says why"
     d.id_combo.setCurrentIndex(0)  # the user insists on the post text
     with qtbot.waitSignal(w.scoring_done, timeout=60_000):
         d.accept()
