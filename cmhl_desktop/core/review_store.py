@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from cmhl_desktop.core.results import REVIEW_STATUSES
 
@@ -121,10 +122,9 @@ class ReviewStore:
         sheet: str | None = None,
         name: str = "",
     ) -> None:
-        self.folder = resolve_data_dir(data_dir) / "reviews"
-        self.key = document_key(source, sheet)
-        self.path = self.folder / f"doc-{self.key}.jsonl"
-        self.index_path = self.folder / f"doc-{self.key}.posts"
+        self.path = journal_path(data_dir, source, sheet)
+        self.folder = self.path.parent
+        self.index_path = self.path.with_suffix(".posts")
         self.name = name or Path(source).name
         self._lock = threading.Lock()
         self._reviews: dict[str, Review] = {}
@@ -147,8 +147,8 @@ class ReviewStore:
     def __len__(self) -> int:
         return len(self.all())
 
-    def seen(self) -> tuple[str, list[str]] | None:
-        """(input sha256, post keys) of the version of the document last seen; None if never."""
+    def seen(self) -> Seen | None:
+        """(input sha256, post keys, id column) of the version of the document last seen; None if never."""
         return read_seen(self.index_path)
 
     # ------------------------------------------------------------------ writing
@@ -208,10 +208,6 @@ class ReviewStore:
             head += "id_column " + json.dumps(id_column) + "\n"
         _atomic_text(self.index_path, head + "".join(k + "\n" for k in keys))
 
-    def id_column(self) -> str | None:
-        """The id column the post keys were last made from (None: the post text, or never seen)."""
-        return read_seen_id_column(self.index_path)
-
     def compact(self) -> None:
         """Rewrite the journal with one line per reviewed post, atomically."""
         with self._lock:
@@ -252,25 +248,42 @@ def read_journal(path: Path) -> tuple[dict[str, Review], int, str]:
     return reviews, lines, name
 
 
-def read_seen(index_path: Path) -> tuple[str, list[str]] | None:
-    """(input sha256, post keys) from a journal's `.posts` file; None when there is none."""
+class Seen(NamedTuple):
+    """A journal's `.posts` file: the version of the document last seen."""
+
+    sha256: str
+    keys: list[str]
+    id_column: str | None  # the column the keys were made from (None: the post text)
+
+
+def journal_path(data_dir: str | os.PathLike[str] | None, source: str | os.PathLike[str], sheet=None) -> Path:
+    """The journal of a document (its `.posts` file has the same name with that suffix)."""
+    return resolve_data_dir(data_dir) / "reviews" / f"doc-{document_key(source, sheet)}.jsonl"
+
+
+def read_seen(index_path: Path) -> Seen | None:
+    """A journal's `.posts` file; None when there is none."""
     try:
         lines = index_path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
     if not lines or not lines[0].startswith("sha256 "):
         return None
-    return lines[0][7:].strip(), [k for k in lines[1:] if _POST_KEY_RE.match(k)]
+    keys = [k for k in lines[1:] if _POST_KEY_RE.match(k)]
+    return Seen(lines[0][7:].strip(), keys, _id_column(lines[1] if len(lines) > 1 else ""))
 
 
 def read_seen_id_column(index_path: Path) -> str | None:
-    """The `id_column` line of a journal's `.posts` file (None when absent: keys from the text)."""
+    """Only the id column of a `.posts` file (its first two lines; the keys may be many)."""
     try:
         with open(index_path, encoding="utf-8") as f:
             f.readline()
-            line = f.readline()
+            return _id_column(f.readline())
     except OSError:
         return None
+
+
+def _id_column(line: str) -> str | None:
     if not line.startswith("id_column "):
         return None
     try:

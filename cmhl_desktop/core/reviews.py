@@ -21,13 +21,12 @@ from .results import PostResult
 from .review_store import (
     Review,
     ReviewStore,
-    document_key,
+    journal_path,
     journals,
     legacy_reviews,
     read_journal,
     read_seen,
     read_seen_id_column,
-    resolve_data_dir,
 )
 
 
@@ -97,7 +96,7 @@ def open_reviews(data_dir: str | os.PathLike[str] | None, table, keys: Sequence[
         stored = store.all()
     id_col = getattr(table, "id_column", None)
     id_name = None if id_col is None else str(table.columns[id_col])
-    before = store.id_column()
+    before = seen.id_column if seen is not None else None
     out.by_row = {where[k]: v for k, v in stored.items() if k in where}
     if stored and not out.by_row and before != id_name:
         # The reviews were kept under another choice of Post id: say so (or they look lost), and keep
@@ -118,8 +117,7 @@ def remembered_id_column(data_dir, path: str | os.PathLike[str], sheet: str | No
     journal), so that an open dialog can offer the same choice again."""
     if data_dir is None:  # reviews are not kept
         return None
-    folder = resolve_data_dir(data_dir) / "reviews"
-    return read_seen_id_column(folder / f"doc-{document_key(path, sheet)}.posts")
+    return read_seen_id_column(journal_path(data_dir, path, sheet).with_suffix(".posts"))
 
 
 def _carry_from_other(
