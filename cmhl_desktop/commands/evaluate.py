@@ -27,8 +27,9 @@ def add_parser(sub) -> None:
 
 def _ci(d: dict, key: str) -> str:
     """ " (95% CI 0.851-0.947)" when the report holds the interval of `key`, else ""."""
-    lo_hi = d.get(f"{key}_ci")
-    return f" (95% CI {lo_hi[0]:.3f}-{lo_hi[1]:.3f})" if lo_hi and lo_hi[0] == lo_hi[0] else ""
+    from cmhl.metrics import interval_text
+
+    return interval_text(d.get(f"{key}_ci"), 3, "95% CI")
 
 
 def summary(rep: dict) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from cmhl.calibration import Calibration, FlagRule
+from cmhl.metrics import interval_text
 
 from .results import PostResult
 
@@ -326,7 +327,7 @@ class FlagPolicy:
                 else f"target recall {d['target_recall']:.2f}"
             )
             exp = ", ".join(
-                f"{k} {d['expected_' + k]:.3f}" + _interval_words(d.get(f"expected_{k}_ci"))
+                f"{k} {d['expected_' + k]:.3f}" + interval_text(d.get(f"expected_{k}_ci"))
                 for k in ("recall", "precision", "specificity")
                 if not math.isnan(d["expected_" + k])
             )
@@ -338,7 +339,3 @@ class FlagPolicy:
                 )
             )
         return rows
-
-
-def _interval_words(ci) -> str:
-    return f" (95% interval {ci[0]:.3f}-{ci[1]:.3f})" if ci and ci[0] == ci[0] else ""

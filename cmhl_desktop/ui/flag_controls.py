@@ -4,6 +4,7 @@ without re-scoring."""
 
 from __future__ import annotations
 
+from cmhl.metrics import interval_text
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QWidget
 
@@ -112,15 +113,10 @@ class FlagRulesPanel(QGroupBox):
             text += f" · {flagged:,} flagged here"
         label.setText(text)
         label.setToolTip(
-            f"threshold {threshold:.3f} · expected recall {rec:.2f}{_interval(expected, 'recall')}, "
-            f"precision {prec:.2f}{_interval(expected, 'precision')} (validation)\n" + RATES_NOTE
+            f"threshold {threshold:.3f} · expected recall {rec:.2f}"
+            f"{interval_text(expected.get('recall_ci'), 2)}, precision {prec:.2f}"
+            f"{interval_text(expected.get('precision_ci'), 2)} (validation)\n" + RATES_NOTE
         )
-
-
-def _interval(expected: dict, key: str) -> str:
-    """ " (95% interval 0.85-0.94)" when the calibration stored the counts behind the rate."""
-    ci = expected.get(f"{key}_ci")
-    return f" (95% interval {ci[0]:.2f}-{ci[1]:.2f})" if ci and ci[0] == ci[0] else ""
 
 
 def plain_rates(recall: float, precision: float) -> str:

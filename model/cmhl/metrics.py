@@ -79,6 +79,13 @@ def wilson_interval(k: float, n: float, z: float = 1.959964) -> tuple[float, flo
     return (0.0 if k <= 0 else lo, 1.0 if k >= n else hi)  # exact ends, not 1 - 1e-16
 
 
+def interval_text(ci, digits: int = 3, label: str = "95% interval") -> str:
+    """ " (95% interval 0.851-0.947)" for an interval (low, high); "" for None or a NaN one."""
+    if not ci or ci[0] != ci[0]:
+        return ""
+    return f" ({label} {ci[0]:.{digits}f}-{ci[1]:.{digits}f})"
+
+
 def auc_interval(scores: np.ndarray, positives: np.ndarray, z: float = 1.959964) -> tuple[float, float]:
     """95% (by default) confidence interval of the ROC-AUC of `scores` for boolean `positives`, from
     DeLong's nonparametric variance (DeLong, DeLong & Clarke-Pearson, Biometrics 1988; placement values
