@@ -113,24 +113,25 @@ class Explanations(QObject):
     def _cached(self, key: Key) -> tuple[str, str, str] | None:
         """The rendered page of `key`, rendered again when the post's marks changed since (a post
         unflagged by a lower target keeps no crisis underline; found by a new-user test)."""
-        from cmhl_desktop.ui.detail_view import marks
-
         hit = self.cache.get(key)
         if hit is None:
             return None
         expl, shown, was = hit
-        r = self.session.results[key[0]]
-        now = marks(r) if r is not None else {}
+        now = self._marks(key[0])
         if now != was:
             shown = _rendered(self.session, key[0], expl, key[3])
             self.cache[key] = (expl, shown, now)
         return shown
 
     def _store(self, key: Key, expl, shown: tuple[str, str, str]) -> None:
+        self.cache[key] = (expl, shown, self._marks(key[0]))
+
+    def _marks(self, row: int) -> dict:
+        """The sentence and reading marks the row's page is rendered with now."""
         from cmhl_desktop.ui.detail_view import marks
 
-        r = self.session.results[key[0]]
-        self.cache[key] = (expl, shown, marks(r) if r is not None else {})
+        r = self.session.results[row]
+        return marks(r) if r is not None else {}
 
     def _start_next(self) -> None:
         key, session = self._wanted, self.session
