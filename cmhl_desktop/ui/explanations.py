@@ -42,15 +42,20 @@ class _BackgroundState:
 Key = tuple[int, str, str, bool]  # (row, head, class, subword tokens shown)
 
 
-def _rendered(session: ScoringSession, row: int, expl, tokens: bool) -> tuple[str, str, str]:
-    """(HTML of the post with its highlights, its triggering sentence and reading marks; one line
-    in plain words about the explanation; its technical figures); worker-safe."""
-    from cmhl_desktop.core.explanation import top_words
-    from cmhl_desktop.core.highlights import explanation_details, explanation_plain, render_html
+def _marks_of(session: ScoringSession, row: int) -> dict:
+    """The triggering sentence and reading marks a row's page shows now; worker-safe."""
     from cmhl_desktop.ui.detail_view import marks
 
     r = session.results[row]
-    shown = marks(r) if r is not None else {}
+    return marks(r) if r is not None else {}
+
+
+def _rendered(session: ScoringSession, row: int, expl, tokens: bool, shown: dict) -> tuple[str, str, str]:
+    """(HTML of the post with its highlights and the `shown` marks (`_marks_of`); one line in plain
+    words about the explanation; its technical figures); worker-safe."""
+    from cmhl_desktop.core.explanation import top_words
+    from cmhl_desktop.core.highlights import explanation_details, explanation_plain, render_html
+
     best = top_words(expl, 1)
     html_text = render_html(
         session.texts[row], expl, tokens=tokens, focus=best[0].start if best else None, **shown
@@ -117,21 +122,11 @@ class Explanations(QObject):
         if hit is None:
             return None
         expl, shown, was = hit
-        now = self._marks(key[0])
+        now = _marks_of(self.session, key[0])
         if now != was:
-            shown = _rendered(self.session, key[0], expl, key[3])
+            shown = _rendered(self.session, key[0], expl, key[3], now)
             self.cache[key] = (expl, shown, now)
         return shown
-
-    def _store(self, key: Key, expl, shown: tuple[str, str, str]) -> None:
-        self.cache[key] = (expl, shown, self._marks(key[0]))
-
-    def _marks(self, row: int) -> dict:
-        """The sentence and reading marks the row's page is rendered with now."""
-        from cmhl_desktop.ui.detail_view import marks
-
-        r = self.session.results[row]
-        return marks(r) if r is not None else {}
 
     def _start_next(self) -> None:
         key, session = self._wanted, self.session
@@ -145,12 +140,13 @@ class Explanations(QObject):
 
         def work(state, emit):
             (expl,) = session.explain([row], head, [cls])
-            return expl, _rendered(session, row, expl, tokens)
+            m = _marks_of(session, row)
+            return expl, _rendered(session, row, expl, tokens, m), m
 
         def done(out) -> None:
-            expl, shown = out
+            expl, shown, m = out
             if gen == session.generation:
-                self._store(key, expl, shown)
+                self.cache[key] = (expl, shown, m)  # with the marks it was rendered with
                 session.keep_words(row, expl)
                 self.detail.show_explanation(row, head, cls, *shown)
                 self.ready.emit(row, head, cls)
@@ -199,15 +195,16 @@ class Explanations(QObject):
                         break
                     except _GiveWay:
                         continue
-                emit([(i, expl, _rendered(session, i, expl, tokens))])
+                m = _marks_of(session, i)
+                emit([(i, expl, _rendered(session, i, expl, tokens, m), m)])
                 state.set_progress(k + 1, len(todo))
             return len(todo)
 
         def chunk(items) -> None:
             if gen != session.generation:
                 return
-            for i, expl, shown in items:
-                self._store((i, expl.head, expl.target_class, tokens), expl, shown)
+            for i, expl, shown, m in items:
+                self.cache[(i, expl.head, expl.target_class, tokens)] = (expl, shown, m)
                 session.keep_words(i, expl)
                 self.detail.show_explanation(i, expl.head, expl.target_class, *shown)
 

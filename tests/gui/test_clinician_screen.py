@@ -301,11 +301,14 @@ def test_a_post_unflagged_by_a_lower_target_loses_its_underline_in_cached_highli
     w = make_window()
     open_and_score(qtbot, w, posts_csv)
     row = w.current_input_row()
+    qtbot.waitUntil(lambda: not w.jobs.running("explain"), timeout=60_000)  # the post on screen
     r = w.session.results[row]
     r.flagged, r.flag_rules, r.trigger_span = True, ["suicidewatch"], (0, 5)
     w.explanations.clear()
+    w.detail.show_post(row, w.session.texts[row], r, w.detail.current_target())
     with qtbot.waitSignal(w.explanation_ready, timeout=60_000):
-        w._show_current()
+        w.explanations.request(row, *w.detail.current_target())
+    qtbot.waitUntil(lambda: not w.jobs.running("explain"), timeout=60_000)
     assert 'name="trigger"' in w.detail.browser.toHtml()
     calls = []
     w.session.explain = lambda *a, **k: calls.append(a)  # a cache hit must not explain again
