@@ -104,7 +104,7 @@ def assign_windows(
         if best >= 0:
             w = window_starts[best]
             lo, hi = max(s, w), min(e, w + content_len)
-            if hi - lo < e - s and 2 * (hi - lo) < e - s and hi - lo < MIN_CUT_TOKENS:
+            if 2 * (hi - lo) < e - s and hi - lo < MIN_CUT_TOKENS:  # a scrap left by the read limit
                 continue
             out.append((best, lo, hi))
     return out
